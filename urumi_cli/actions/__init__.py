@@ -1,0 +1,1 @@
+"""The work: each action takes its adapters as keyword arguments and returns data; none prints."""

@@ -1,0 +1,1 @@
+"""The outside world: subprocesses (kind, helm, docker), the Kubernetes API, the TinyDB registry."""

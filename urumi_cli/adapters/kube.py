@@ -1,0 +1,344 @@
+"""The Kubernetes API through the official client, imported lazily (it costs ~0.4 s at start-up).
+
+Objects cross this seam as plain dicts (raw JSON, no client models), so the readiness logic and
+the list-then-watch loop can be unit-tested with scripted events. Watching follows kopf: list,
+then watch from the list's resourceVersion with a short server timeout and a client read timeout;
+on 410 Gone, a read timeout or a dropped connection, list again, until the caller's deadline.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from typing import Iterator, Protocol
+
+from urumi_cli.errors import ClusterUnreachable, EnvironmentProblem, OperationFailed
+from urumi_cli.models import Target
+
+RESOURCES = ("pods", "deployments", "statefulsets", "jobs", "events")
+WATCH_SERVER_TIMEOUT_S = 30
+CONNECT_TIMEOUT_S = 5
+MAX_CONSECUTIVE_FAILURES = 5
+
+
+class Gone(Exception):
+    """410: the resourceVersion is too old; list again."""
+
+
+class TransientApiError(Exception):
+    """A dropped connection or timeout: worth a bounded retry."""
+
+
+class ApiDenied(Exception):
+    pass
+
+
+class ResourceSource(Protocol):
+    """What the watch loop needs from a cluster; KubeClient is the real one, tests script a fake."""
+
+    def list(self, resource: str, namespace: str, selector: str | None) -> tuple[list[dict], str]: ...
+
+    def watch(self, resource: str, namespace: str, selector: str | None, resource_version: str,
+              timeout_s: int) -> Iterator[tuple[str, dict]]: ...
+
+
+@dataclass
+class StreamItem:
+    resource: str
+    kind: str  # "LIST" (a fresh full list), "ADDED", "MODIFIED", "DELETED", "ERROR"
+    obj: dict | list | None = None
+    error: Exception | None = None
+
+
+def list_then_watch(source: ResourceSource, resource: str, namespace: str, selector: str | None,
+                    out: "queue.Queue[StreamItem]", stop: threading.Event,
+                    backoff_s: float = 0.5) -> None:
+    """Feed `out` until `stop` is set. A fresh LIST replaces what the consumer knew of `resource`."""
+    failures = 0
+    resource_version = None
+    while not stop.is_set():
+        try:
+            if resource_version is None:
+                items, resource_version = source.list(resource, namespace, selector)
+                out.put(StreamItem(resource, "LIST", items))
+            for kind, obj in source.watch(resource, namespace, selector, resource_version, WATCH_SERVER_TIMEOUT_S):
+                if stop.is_set():
+                    return
+                failures = 0
+                rv = (obj.get("metadata") or {}).get("resourceVersion")
+                if rv:
+                    resource_version = rv
+                if kind != "BOOKMARK":
+                    out.put(StreamItem(resource, kind, obj))
+            # The server ended the watch (its timeout): resume from the last resourceVersion.
+        except Gone:
+            resource_version = None  # re-list
+        except TransientApiError as err:
+            failures += 1
+            resource_version = None
+            if failures >= MAX_CONSECUTIVE_FAILURES:
+                out.put(StreamItem(resource, "ERROR", error=err))
+                return
+            stop.wait(min(backoff_s * 2 ** (failures - 1), 5.0))
+        except ApiDenied as err:
+            out.put(StreamItem(resource, "ERROR", error=err))
+            return
+        except Exception as err:  # never die silently in a thread: the consumer decides
+            out.put(StreamItem(resource, "ERROR", error=err))
+            return
+
+
+class ResourceStreams:
+    """One list-then-watch thread per resource type in one namespace, merged into one queue."""
+
+    def __init__(self, source: ResourceSource, namespace: str, selectors: dict[str, str | None]):
+        self.queue: "queue.Queue[StreamItem]" = queue.Queue()
+        self.stop = threading.Event()
+        self.threads = [
+            threading.Thread(target=list_then_watch, name=f"watch-{res}", daemon=True,
+                             args=(source, res, namespace, sel, self.queue, self.stop))
+            for res, sel in selectors.items()
+        ]
+
+    def __enter__(self) -> "ResourceStreams":
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()  # daemon threads end at their next event or server timeout
+
+    def get(self, timeout: float) -> StreamItem | None:
+        try:
+            return self.queue.get(timeout=max(0.0, timeout))
+        except queue.Empty:
+            return None
+
+
+class KubeClient:
+    """The real cluster. Created once per process; every call pins the target's context."""
+
+    def __init__(self, target: Target):
+        self.target = target
+        from kubernetes import client, config
+        from kubernetes.config.config_exception import ConfigException
+
+        try:
+            self.api = config.new_client_from_config(config_file=target.kubeconfig, context=target.context,
+                                                     persist_config=False)
+        except (ConfigException, OSError, ValueError, TypeError) as err:
+            raise EnvironmentProblem(f"cannot load kubeconfig context {target.context!r}: {err}",
+                                     "check --kubeconfig and --context") from None
+        self.core = client.CoreV1Api(self.api)
+        self.apps = client.AppsV1Api(self.api)
+        self.batch = client.BatchV1Api(self.api)
+        self.version_api = client.VersionApi(self.api)
+        self._client = client
+
+    # -- error mapping -------------------------------------------------------------------------
+    def _call(self, fn, *args, **kwargs):
+        from kubernetes.client.exceptions import ApiException
+        from urllib3.exceptions import HTTPError
+
+        kwargs.setdefault("_request_timeout", (CONNECT_TIMEOUT_S, 30))
+        try:
+            return fn(*args, **kwargs)
+        except ApiException as err:
+            raise _api_error(err, self.target) from None
+        except (HTTPError, OSError) as err:
+            raise ClusterUnreachable(
+                f"cannot reach the Kubernetes API of context {self.target.context!r}: {_short(err)}",
+                "check that the cluster runs (`urumi cluster status`) and --kubeconfig/--context",
+            ) from None
+
+    def _raw(self, fn, *args, **kwargs) -> dict:
+        response = self._call(fn, *args, _preload_content=False, **kwargs)
+        try:
+            return json.loads(response.data)
+        finally:
+            response.release_conn()
+
+    def server_version(self) -> str:
+        return self._call(self.version_api.get_code, _request_timeout=(CONNECT_TIMEOUT_S, 10)).git_version
+
+    # -- namespaces ----------------------------------------------------------------------------
+    def get_namespace(self, name: str) -> dict | None:
+        try:
+            return self._raw(self.core.read_namespace, name)
+        except _NotFound:
+            return None
+
+    def create_namespace(self, name: str, labels: dict[str, str]) -> dict:
+        body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}
+        return self._raw(self.core.create_namespace, body)
+
+    def patch_namespace_labels(self, name: str, labels: dict[str, str]) -> None:
+        self._raw(self.core.patch_namespace, name, {"metadata": {"labels": labels}})
+
+    def annotate_namespace(self, name: str, annotations: dict[str, str]) -> None:
+        self._raw(self.core.patch_namespace, name, {"metadata": {"annotations": annotations}})
+
+    def delete_namespace(self, name: str) -> bool:
+        try:
+            self._raw(self.core.delete_namespace, name)
+            return True
+        except _NotFound:
+            return False
+
+    def list_namespaces(self, selector: str) -> list[dict]:
+        return self._raw(self.core.list_namespace, label_selector=selector).get("items", [])
+
+    def wait_namespace_gone(self, name: str, deadline: float) -> dict | None:
+        """Watch until the namespace is gone; returns its last seen object if the deadline passes."""
+        last = self.get_namespace(name)
+        while last is not None and time.monotonic() < deadline:
+            rv = last["metadata"].get("resourceVersion", "")
+            remaining = max(1, int(deadline - time.monotonic()))
+            try:
+                for kind, obj in self.watch("namespaces", "", None, rv, min(remaining, WATCH_SERVER_TIMEOUT_S),
+                                            field_selector=f"metadata.name={name}"):
+                    if kind == "DELETED":
+                        return None
+                    last = obj
+                    if time.monotonic() >= deadline:
+                        break
+            except (Gone, TransientApiError):
+                pass
+            last = self.get_namespace(name)
+        return last
+
+    # -- secrets -------------------------------------------------------------------------------
+    def create_secret_if_absent(self, namespace: str, name: str, data: dict[str, str], labels: dict[str, str]) -> bool:
+        body = {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                "metadata": {"name": name, "labels": labels}, "stringData": data}
+        try:
+            self._raw(self.core.create_namespaced_secret, namespace, body)
+            return True
+        except _Conflict:
+            return False  # generated once; never regenerate (salts and DB passwords must stay stable)
+
+    def read_secret(self, namespace: str, name: str) -> dict[str, str] | None:
+        try:
+            secret = self._raw(self.core.read_namespaced_secret, name, namespace)
+        except _NotFound:
+            return None
+        return {k: base64.b64decode(v).decode("utf-8", "replace") for k, v in (secret.get("data") or {}).items()}
+
+    # -- listing and watching ------------------------------------------------------------------
+    def _list_fn(self, resource: str):
+        return {
+            "pods": self.core.list_namespaced_pod,
+            "events": self.core.list_namespaced_event,
+            "deployments": self.apps.list_namespaced_deployment,
+            "statefulsets": self.apps.list_namespaced_stateful_set,
+            "jobs": self.batch.list_namespaced_job,
+            "namespaces": self.core.list_namespace,
+        }[resource]
+
+    def _args(self, resource: str, namespace: str) -> tuple:
+        return () if resource == "namespaces" else (namespace,)
+
+    def list(self, resource: str, namespace: str, selector: str | None) -> tuple[list[dict], str]:
+        try:
+            data = self._raw(self._list_fn(resource), *self._args(resource, namespace),
+                             **({"label_selector": selector} if selector else {}))
+        except ClusterUnreachable as err:
+            raise TransientApiError(str(err)) from None
+        except _Forbidden as err:
+            raise ApiDenied(str(err)) from None
+        return data.get("items", []), data.get("metadata", {}).get("resourceVersion", "")
+
+    def watch(self, resource: str, namespace: str, selector: str | None, resource_version: str,
+              timeout_s: int, field_selector: str | None = None) -> Iterator[tuple[str, dict]]:
+        from kubernetes.client.exceptions import ApiException
+        from kubernetes.watch.watch import iter_resp_lines
+        from urllib3.exceptions import HTTPError
+
+        kwargs = {"watch": True, "resource_version": resource_version, "timeout_seconds": timeout_s,
+                  "allow_watch_bookmarks": True, "_preload_content": False,
+                  # The client read timeout covers a server that silently stops sending.
+                  "_request_timeout": (CONNECT_TIMEOUT_S, timeout_s + 10)}
+        if selector:
+            kwargs["label_selector"] = selector
+        if field_selector:
+            kwargs["field_selector"] = field_selector
+        try:
+            response = self._list_fn(resource)(*self._args(resource, namespace), **kwargs)
+        except ApiException as err:
+            if err.status == 410:
+                raise Gone() from None
+            if err.status in (401, 403):
+                raise ApiDenied(f"{resource}: {err.reason}") from None
+            raise TransientApiError(f"{resource}: {err.status} {err.reason}") from None
+        except (HTTPError, OSError) as err:
+            raise TransientApiError(_short(err)) from None
+        try:
+            for line in iter_resp_lines(response):
+                event = json.loads(line)
+                kind, obj = event.get("type"), event.get("object") or {}
+                if kind == "ERROR":
+                    if obj.get("code") == 410:
+                        raise Gone()
+                    raise TransientApiError(obj.get("message", "watch error"))
+                yield kind, obj
+        except (HTTPError, OSError, ValueError) as err:
+            raise TransientApiError(_short(err)) from None
+        finally:
+            response.release_conn()
+
+    def list_events(self, namespace: str) -> list[dict]:
+        return self._raw(self.core.list_namespaced_event, namespace).get("items", [])
+
+    def list_pods(self, namespace: str, selector: str | None = None) -> list[dict]:
+        kwargs = {"label_selector": selector} if selector else {}
+        return self._raw(self.core.list_namespaced_pod, namespace, **kwargs).get("items", [])
+
+    def get_deployment(self, namespace: str, name: str) -> dict | None:
+        try:
+            return self._raw(self.apps.read_namespaced_deployment, name, namespace)
+        except _NotFound:
+            return None
+
+    def list_deployments(self, namespace: str, selector: str | None = None) -> list[dict]:
+        kwargs = {"label_selector": selector} if selector else {}
+        return self._raw(self.apps.list_namespaced_deployment, namespace, **kwargs).get("items", [])
+
+
+class _NotFound(OperationFailed):
+    pass
+
+
+class _Conflict(OperationFailed):
+    pass
+
+
+class _Forbidden(EnvironmentProblem):
+    pass
+
+
+def _short(err: Exception) -> str:
+    text = str(err).splitlines()[0] if str(err) else type(err).__name__
+    return text[:200]
+
+
+def _api_error(err, target: Target) -> Exception:
+    reason = err.reason or ""
+    try:
+        message = json.loads(err.body).get("message", reason)
+    except (TypeError, ValueError):
+        message = reason
+    if err.status == 404:
+        return _NotFound(message)
+    if err.status == 409:
+        return _Conflict(message)
+    if err.status in (401, 403):
+        return _Forbidden(f"the API of context {target.context!r} refused the request: {message}",
+                          "check that your kubeconfig user may manage namespaces, secrets and workloads")
+    if err.status and err.status >= 500 or err.status == 0:
+        return ClusterUnreachable(f"the Kubernetes API failed: {err.status} {message}",
+                                  "check the cluster with `urumi cluster status`")
+    return OperationFailed(f"the Kubernetes API rejected the request: {err.status} {message}")

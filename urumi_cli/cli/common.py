@@ -1,0 +1,44 @@
+"""Options shared by commands, and how a command turns them into a Target and a writer."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from urumi_cli import config
+from urumi_cli.errors import UsageError
+from urumi_cli.models import Target
+
+KubeconfigOpt = Annotated[Optional[str], typer.Option(
+    "--kubeconfig", help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)", show_default=False)]
+ContextOpt = Annotated[Optional[str], typer.Option(
+    "--context", help="kube context (default: the --kubeconfig file's current context if given, "
+                      "else kind-urumi from `urumi cluster up`)", show_default=False)]
+OutputOpt = Annotated[str, typer.Option("--output", "-o", help="table, json or yaml")]
+TimeoutOpt = Annotated[Optional[str], typer.Option("--timeout", help="e.g. 90s, 10m", show_default=False)]
+
+
+def resolve_target(kubeconfig: str | None, context: str | None) -> Target:
+    """Never silently whatever context is current: --context, the explicit file's own current
+    context, or the context `urumi cluster up` creates."""
+    from urumi_cli.validation import validate_context_name
+
+    if context:
+        return Target(context=validate_context_name(context), kubeconfig=kubeconfig)
+    if kubeconfig:
+        from urumi_cli.adapters.kubeconfig import current_context
+
+        from pathlib import Path
+
+        if not Path(kubeconfig).expanduser().is_file():
+            raise UsageError(f"kubeconfig {kubeconfig} does not exist", "pass an existing file with --kubeconfig")
+        current = current_context(kubeconfig)
+        if not current:
+            raise UsageError(f"kubeconfig {kubeconfig} has no current-context", "pass --context")
+        return Target(context=current, kubeconfig=kubeconfig)
+    return Target(context=f"kind-{config.DEFAULT_CLUSTER}", kubeconfig=None)
+
+
+def deps(ctx: typer.Context):
+    return ctx.obj

@@ -1,0 +1,79 @@
+"""Dependencies reach commands through the click context object (never module globals), so
+tests hand commands fake adapters with `CliRunner.invoke(..., obj=Deps(...))`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from urumi_cli.config import Settings
+from urumi_cli.models import Target
+
+
+@dataclass
+class Deps:
+    settings: Settings
+    consoles: object
+    runner: object = None
+    helm: object = None
+    kind: object = None
+    docker: object = None
+    kubectl: object = None
+    registry: object = None
+    kube_factory: Callable[[Target], object] | None = None
+    is_tty: Callable[[], bool] | None = None
+    _kube_cache: dict = field(default_factory=dict)
+
+    @classmethod
+    def default(cls, *, quiet: bool = False, debug: bool = False) -> "Deps":
+        from urumi_cli.ui.console import make_consoles
+
+        return cls(settings=Settings.from_env(), consoles=make_consoles(quiet=quiet, debug=debug))
+
+    def __post_init__(self) -> None:
+        if self.runner is None:
+            from urumi_cli.adapters.runner import SubprocessRunner
+
+            self.runner = SubprocessRunner(debug_log=self.consoles.debug_line)
+        if self.helm is None:
+            from urumi_cli.adapters.helm import Helm
+
+            self.helm = Helm(self.runner)
+        if self.kind is None:
+            from urumi_cli.adapters.kind import Kind
+
+            self.kind = Kind(self.runner)
+        if self.docker is None or self.kubectl is None:
+            from urumi_cli.adapters.tools import Docker, Kubectl
+
+            self.docker = self.docker or Docker(self.runner)
+            self.kubectl = self.kubectl or Kubectl(self.runner)
+        if self.registry is None:
+            from urumi_cli.adapters.registry import Registry
+
+            self.registry = Registry(self.settings.registry_path)
+
+    def kube(self, target: Target):
+        """One Kubernetes client per target per process (the client is costly to build)."""
+        key = (target.context, target.kubeconfig)
+        if key not in self._kube_cache:
+            if self.kube_factory is not None:
+                self._kube_cache[key] = self.kube_factory(target)
+            else:
+                from urumi_cli.adapters.kube import KubeClient
+                from urumi_cli.adapters.kubeconfig import check_target
+
+                self._kube_cache[key] = KubeClient(check_target(target))
+        return self._kube_cache[key]
+
+    def reporter(self, *, silent: bool):
+        from urumi_cli.ui.progress import make_reporter
+
+        return make_reporter(self.consoles, silent=silent)
+
+    def tty(self) -> bool:
+        if self.is_tty is not None:
+            return self.is_tty()
+        import sys
+
+        return sys.stdin.isatty() and sys.stderr.isatty()

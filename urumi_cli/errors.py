@@ -1,0 +1,77 @@
+"""The one exception family urumi raises for anything a user can cause or fix.
+
+Each error carries a lowercase message saying what failed and with which value, a hint saying how
+to fix it, and the exit code. Only the CLI boundary (cli/app.py) turns them into output.
+"""
+
+from __future__ import annotations
+
+# Exit codes, documented in the README.
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_ENVIRONMENT = 3
+EXIT_NOT_FOUND = 4
+EXIT_TIMEOUT = 5
+EXIT_INTERRUPTED = 130
+
+
+class UrumiError(Exception):
+    exit_code = EXIT_FAILED
+
+    def __init__(self, message: str, hint: str | None = None, *, details: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        # Multi-line diagnostics (events, pod reasons) printed under the one-line error.
+        self.details = details
+
+
+class UsageError(UrumiError):
+    exit_code = EXIT_USAGE
+
+
+class EnvironmentProblem(UrumiError):
+    """A prerequisite is missing or unreachable: a tool, Docker, a kubeconfig, the cluster."""
+
+    exit_code = EXIT_ENVIRONMENT
+
+
+class ToolMissing(EnvironmentProblem):
+    pass
+
+
+class ClusterUnreachable(EnvironmentProblem):
+    pass
+
+
+class NotFound(UrumiError):
+    exit_code = EXIT_NOT_FOUND
+
+
+class Conflict(UrumiError):
+    pass
+
+
+class OperationFailed(UrumiError):
+    pass
+
+
+class TimedOut(UrumiError):
+    exit_code = EXIT_TIMEOUT
+
+
+class RegistryError(UrumiError):
+    pass
+
+
+class RegistryCorrupt(RegistryError):
+    """The registry file was unparseable and has been moved aside (never silently replaced)."""
+
+    def __init__(self, message: str, hint: str | None = None, *, moved_to: str):
+        super().__init__(message, hint)
+        self.moved_to = moved_to
+
+
+class Interrupted(UrumiError):
+    exit_code = EXIT_INTERRUPTED

@@ -1,0 +1,95 @@
+"""Plain data: stores, their states and the JSON shape scripts rely on."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from dataclasses import dataclass, field
+
+
+class StoreStatus(str, enum.Enum):
+    PROVISIONING = "provisioning"
+    READY = "ready"
+    FAILED = "failed"
+    DELETING = "deleting"
+
+
+class StoreType(str, enum.Enum):
+    WOOCOMMERCE = "woocommerce"
+    MEDUSA = "medusa"
+
+
+# Components a store is made of, in the order progress shows them.
+COMPONENT_ORDER = ("database", "cache", "web", "setup")
+
+
+@dataclass
+class Store:
+    """One store as the registry and `-o json` know it. Never holds a secret value."""
+
+    name: str
+    type: str
+    cluster: str
+    namespace: str
+    release: str
+    url: str
+    status: str = StoreStatus.PROVISIONING.value
+    message: str = ""
+    env: str = "local"
+    created_at: str = ""
+    ready_at: str | None = None
+    updated_at: str = ""
+
+    @property
+    def id(self) -> str:
+        # The DNS label is already unique per cluster and stable; namespace and release derive from it.
+        return self.name
+
+    def to_json(self) -> dict:
+        data = dataclasses.asdict(self)
+        data["id"] = self.id
+        order = ["name", "id", "type", "namespace", "status", "url", "created_at", "ready_at",
+                 "message", "cluster", "env", "release", "updated_at"]
+        return {key: data[key] for key in order}
+
+    @classmethod
+    def from_record(cls, record: dict) -> "Store":
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in record.items() if k in known})
+
+
+@dataclass
+class ComponentState:
+    """What progress shows for one component (database, web, setup...)."""
+
+    name: str
+    ready: bool = False
+    detail: str = "waiting"
+    failed: str | None = None
+
+
+@dataclass
+class Target:
+    """Which cluster a command talks to: always an explicit context, never 'whatever is current'."""
+
+    context: str
+    kubeconfig: str | None = None
+
+
+@dataclass
+class ClusterInfo:
+    name: str
+    context: str
+    exists: bool
+    reachable: bool = False
+    ingress_ready: bool = False
+    stores: int = 0
+    message: str = ""
+    created: bool = False
+    extra: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        data = dataclasses.asdict(self)
+        data.pop("extra")
+        data.update(self.extra)
+        return data

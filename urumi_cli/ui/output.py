@@ -1,0 +1,81 @@
+"""-o table|json|yaml writers. JSON is flat and stable (documented in the README) for scripts."""
+
+from __future__ import annotations
+
+import json
+from typing import Iterable, Sequence
+
+from urumi_cli.errors import UsageError
+
+FORMATS = ("table", "json", "yaml")
+
+
+def check_format(value: str) -> str:
+    if value not in FORMATS:
+        raise UsageError(f"unknown output format {value!r}", f"choose one of: {', '.join(FORMATS)}")
+    return value
+
+
+def write_data(consoles, data, fmt: str) -> None:
+    """Machine formats go straight to stdout (no Rich markup, no wrapping)."""
+    out = consoles.out.file
+    if fmt == "json":
+        out.write(json.dumps(data, indent=2, sort_keys=False) + "\n")
+    elif fmt == "yaml":
+        import yaml
+
+        out.write(yaml.safe_dump(data, sort_keys=False, default_flow_style=False))
+    out.flush()
+
+
+STATUS_STYLE = {"ready": "green", "provisioning": "yellow", "failed": "red", "deleting": "magenta"}
+
+
+def write_table(consoles, columns: Sequence[str], rows: Iterable[Sequence[str]], *, status_col: int | None = None,
+                empty: str = "") -> None:
+    rows = list(rows)
+    if not rows and empty:
+        consoles.err.print(empty, highlight=False)
+        return
+    consoles.out.print(build_table(columns, rows, status_col=status_col))
+
+
+def build_table(columns: Sequence[str], rows: Iterable[Sequence[str]], *, status_col: int | None = None,
+                caption: str | None = None):
+    from rich.table import Table, box
+
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold", caption=caption)
+    for col in columns:
+        table.add_column(col, overflow="fold")
+    for row in rows:
+        cells = [str(c) if c is not None else "" for c in row]
+        if status_col is not None:
+            style = STATUS_STYLE.get(cells[status_col])
+            if style:
+                cells[status_col] = f"[{style}]{cells[status_col]}[/]"
+        table.add_row(*cells)
+    return table
+
+
+def store_rows(stores: list[dict]) -> list[list[str]]:
+    return [[s["name"], s["type"], s["status"], s["url"], s["namespace"], _age(s.get("created_at")),
+             s.get("message") or ""] for s in stores]
+
+
+STORE_COLUMNS = ("NAME", "TYPE", "STATUS", "URL", "NAMESPACE", "AGE", "MESSAGE")
+
+
+def _age(created_at: str | None) -> str:
+    if not created_at:
+        return ""
+    from datetime import datetime, timezone
+
+    try:
+        then = datetime.fromisoformat(created_at.replace("Z", "+00:00"))
+    except ValueError:
+        return ""
+    seconds = int((datetime.now(timezone.utc) - then).total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{max(seconds, 0)}s"
