@@ -1,0 +1,43 @@
+# The two commands a newcomer needs (see README):
+#   make up    install urumi, bring up the local kind cluster and a WooCommerce store (needs Docker, kind, helm)
+#   make test  install everything the tests need (venv, test tools built from Go modules) and run all tests
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+STORE  ?= shop
+
+.PHONY: up install venv testbin test test-unit test-charts test-integration bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install -q -e '.[test]'
+
+up: $(BIN)/python
+	$(BIN)/pip install -q .
+	$(BIN)/urumi cluster up
+	$(BIN)/urumi store create --type woocommerce --name $(STORE)
+	$(BIN)/urumi store list
+
+testbin:
+	tests/harness/testbin
+
+test: install testbin
+	URUMI_REQUIRE_CONTROL_PLANE=1 $(BIN)/pytest -q tests
+
+test-unit: install
+	$(BIN)/pytest -q tests/unit
+
+test-charts: install testbin
+	$(BIN)/pytest -q tests/charts
+
+test-integration: install testbin
+	URUMI_REQUIRE_CONTROL_PLANE=1 $(BIN)/pytest -q tests/integration
+
+bench: install testbin
+	$(BIN)/python tests/bench/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache
