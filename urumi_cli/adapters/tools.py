@@ -84,7 +84,7 @@ class Kubectl:
             text = json.loads(result.stdout)["clientVersion"]["gitVersion"]
         except (ValueError, KeyError):
             text = result.stdout or result.stderr
-        return parse_version("kubectl", text)
+        return require_at_least(parse_version("kubectl", text))
 
 
 def classify_failure(err: CommandError) -> str:
