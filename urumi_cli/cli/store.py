@@ -273,11 +273,12 @@ def test(ctx: typer.Context, name: NameArg, timeout: TimeoutOpt = None, output: 
     d = ctx.obj
     fmt = check_format(output)
     target = resolve_target(kubeconfig, context)
+    name = validate_store_name(name)  # before any progress line: bad input is one error line
+    timeout_s = parse_duration(timeout) if timeout else 300.0
     reporter = d.reporter(silent=fmt != "table")
     reporter.step("test", f"helm test {name}")
     try:
-        text = test_store(validate_store_name(name), helm=d.helm, kube=d.kube(target), target=target,
-                          timeout_s=parse_duration(timeout) if timeout else 300.0)
+        text = test_store(name, helm=d.helm, kube=d.kube(target), target=target, timeout_s=timeout_s)
         reporter.done("test", f"helm test {name} passed")
     except Exception:
         reporter.done("test", f"helm test {name} failed", ok=False)
