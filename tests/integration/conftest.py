@@ -128,13 +128,20 @@ def control_plane(tmp_path_factory):
 
     name = os.environ.get("URUMI_CP_NAME") or f"urumi-it-{os.getpid()}"
     start = time.monotonic()
-    r = subprocess.run(
-        control_plane_cmd("up", "--name", name), capture_output=True, text=True, timeout=UP_TIMEOUT
+    # Popen, not run(timeout=): on a timeout `up` gets SIGTERM and stops what it started.
+    proc = subprocess.Popen(
+        control_plane_cmd("up", "--name", name), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-    lines = r.stdout.strip().splitlines()
-    if r.returncode != 0 or not lines:
+    try:
+        out, err = proc.communicate(timeout=UP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        proc.terminate()
+        out, err = proc.communicate(timeout=60)
+        err += f"\n(no kubeconfig after {UP_TIMEOUT}s: sent SIGTERM)"
+    lines = out.strip().splitlines()
+    if proc.returncode != 0 or not lines:
         subprocess.run(control_plane_cmd("down", "--name", name), capture_output=True, timeout=120)
-        msg = f"control-plane up --name {name} failed (exit {r.returncode}):\n{r.stderr[-6000:]}"
+        msg = f"control-plane up --name {name} failed (exit {proc.returncode}):\n{err[-6000:]}"
         if required():
             pytest.fail(msg, pytrace=False)
         pytest.skip(msg)
