@@ -24,7 +24,7 @@ def validate_store_name(name: str) -> str:
             f"store name {shown} is {len(name)} characters, at most {MAX_STORE_NAME} are allowed",
             "shorter names keep the namespace, Helm release and host names within Kubernetes limits",
         )
-    if not _DNS_LABEL.match(name):
+    if not _DNS_LABEL.fullmatch(name):  # not .match: `$` also matches before a trailing newline
         raise UsageError(
             f"invalid store name {shown}: must be a DNS-1123 label",
             "use lower-case letters a-z, digits and '-', starting and ending with a letter or digit",
