@@ -71,6 +71,9 @@ def _storage_class(path: Path):
     from tinydb.storages import Storage
 
     class AtomicJSONStorage(Storage):
+        def __init__(self, *_args, **_kwargs):  # TinyDB passes its own path/options; ours is bound
+            pass
+
         def read(self):
             return _read_json(path)
 

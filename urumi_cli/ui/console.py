@@ -37,6 +37,10 @@ def make_consoles(*, quiet: bool = False, debug: bool = False, width: int | None
     from rich.console import Console
 
     no_color = bool(os.environ.get("NO_COLOR"))
-    out = Console(file=stdout or sys.stdout, no_color=no_color, width=width, soft_wrap=False)
-    err = Console(file=stderr or sys.stderr, stderr=True, no_color=no_color, width=width)
+    out_file, err_file = stdout or sys.stdout, stderr or sys.stderr
+    # Off a terminal (CI logs, pipes) Rich would wrap at 80 columns and split URLs: don't.
+    out_width = width or (None if out_file.isatty() else 200)
+    err_width = width or (None if err_file.isatty() else 200)
+    out = Console(file=out_file, no_color=no_color, width=out_width, soft_wrap=False)
+    err = Console(file=err_file, stderr=True, no_color=no_color, width=err_width)
     return Consoles(out=out, err=err, quiet=quiet, debug=debug)
