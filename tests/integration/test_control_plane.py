@@ -272,3 +272,31 @@ def test_down_leaves_no_process_behind(control_plane):
     assert again.returncode == 0, again.stderr
     # The session's cluster is untouched.
     control_plane.kubectl("get", "nodes")
+
+
+def test_bare_pod_runs_to_completion(control_plane, namespace, wait_until):
+    pod = {"apiVersion": "v1", "kind": "Pod", **pod_spec("busybox:1.36", restart="Never")}
+    pod["metadata"]["name"] = "once"
+    apply(control_plane, namespace, pod)
+    wait_until(
+        "pod Succeeded",
+        lambda: control_plane.get_json("pod", "once", "-n", namespace)["status"].get("phase") == "Succeeded",
+        timeout=30,
+    )
+
+
+def test_helm_install_wait_and_helm_test(control_plane, namespace, tmp_path):
+    """The env puts testbin's helm first on PATH; --wait and `helm test` work on KWOK pods."""
+    chart = tmp_path / "smoke"
+    (chart / "templates" / "tests").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: smoke\nversion: 0.1.0\n")
+    (chart / "templates" / "deploy.yaml").write_text(json.dumps(deployment("web", "nginx:1.27")))
+    test_pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "smoke-test", "annotations": {"helm.sh/hook": "test"}}}
+    test_pod["spec"] = pod_spec("busybox:1.36", restart="Never")["spec"]
+    (chart / "templates" / "tests" / "test.yaml").write_text(json.dumps(test_pod))
+    common = ["--kubeconfig", str(control_plane.kubeconfig), "--kube-context", control_plane.context, "-n", namespace]
+    for argv in (["helm", "install", "smoke", str(chart), "--wait", "--timeout", "60s"], ["helm", "test", "smoke", "--timeout", "60s"]):
+        r = subprocess.run([*argv, *common], capture_output=True, text=True, env=control_plane.env, timeout=120)
+        assert r.returncode == 0, f"{argv}: {r.stdout}{r.stderr}"
+    r = subprocess.run(["helm", "version", "--short"], capture_output=True, text=True, env=control_plane.env)
+    assert r.stdout.startswith("v3."), r.stdout
