@@ -1,0 +1,124 @@
+"""cluster up/status/down and doctor over the argv-recording runner with real Kind/Helm/Docker adapters."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import deployment
+from urumi_cli import config
+from urumi_cli.actions import doctor as doctor_mod
+from urumi_cli.actions.cluster import ClusterOptions, cluster_down, cluster_status, cluster_up
+from urumi_cli.actions.doctor import run_doctor
+from urumi_cli.adapters.helm import Helm
+from urumi_cli.adapters.kind import Kind
+from urumi_cli.adapters.registry import Registry
+from urumi_cli.adapters.runner import CommandResult
+from urumi_cli.adapters.tools import Docker, Kubectl
+from urumi_cli.errors import ClusterUnreachable, NotFound, ToolMissing
+from urumi_cli.models import Store, Target
+
+pytestmark = pytest.mark.timeout(30)
+HELM_VERSION = ["helm", "version", "--template", "{{.Version}}"]
+
+
+@pytest.fixture
+def registry(tmp_path):
+    return Registry(tmp_path / "home" / "registry.json")
+
+
+@pytest.fixture
+def tools(runner, tool_path, kube):
+    runner.on(["kind", "version"], stdout="kind v0.27.0 go1.23 linux/amd64")
+    runner.on(HELM_VERSION, stdout="v4.0.1")
+    runner.on(["docker", "info"], stdout="27.3.1\n")
+    clusters: list[str] = []  # what the fake kind knows
+    runner.on(["kind", "get", "clusters"],
+              action=lambda argv: CommandResult(argv, 0, "".join(f"{c}\n" for c in clusters), ""))
+    runner.on(["kind", "create", "cluster"], action=lambda argv: clusters.append(argv[argv.index("--name") + 1]))
+    runner.on(["kind", "delete", "cluster"])
+    runner.on(["helm", "upgrade"])
+    kube.objects["traefik"] = {"deployments": [deployment("traefik", component="ingress", release="traefik")]}
+    return {"docker": Docker(runner), "kind": Kind(runner), "helm": Helm(runner)}
+
+
+def test_cluster_up_creates_kind_and_installs_traefik(tools, runner, kube, registry, reporter, tmp_path):
+    kind_config = tmp_path / "kind.yaml"
+    kind_config.write_text("kind: Cluster\n")
+    targets = []
+    opts = ClusterOptions(name="urumi", config_path=str(kind_config))
+    info = cluster_up(opts, docker=tools["docker"], kind=tools["kind"], helm=tools["helm"],
+                      kube_factory=lambda t: targets.append(t) or kube, registry=registry, reporter=reporter,
+                      locks_dir=tmp_path / "locks")
+    argvs = runner.argvs()
+    assert argvs[:4] == [["kind", "version"], HELM_VERSION, ["docker", "info", "--format", "{{.ServerVersion}}"],
+                         ["kind", "get", "clusters"]]
+    assert ["kind", "create", "cluster", "--name", "urumi", "--config", str(kind_config), "--wait", "120s"] in argvs
+    upgrade = next(a for a in argvs if a[:2] == ["helm", "upgrade"])
+    assert upgrade[:5] == ["helm", "upgrade", "--install", "traefik", "traefik"]
+    assert upgrade[upgrade.index("--kube-context") + 1] == "kind-urumi"
+    assert "--wait=watcher" in upgrade and "--wait-for-jobs" in upgrade and "--create-namespace" in upgrade
+    assert upgrade[upgrade.index("--version") + 1] == config.TRAEFIK_CHART_VERSION
+    assert argvs.count(HELM_VERSION) == 1
+    assert info.created and info.reachable and info.ingress_ready and info.message == "ready"
+    assert targets == [Target("kind-urumi", None)]
+    assert registry.get_cluster("urumi")["context"] == "kind-urumi"
+
+
+def test_cluster_up_is_idempotent(tools, runner, kube, registry, reporter, tmp_path):
+    runner.on(["kind", "get", "clusters"], stdout="urumi\n")
+    info = cluster_up(ClusterOptions(), docker=tools["docker"], kind=tools["kind"], helm=tools["helm"],
+                      kube_factory=lambda t: kube, registry=registry, reporter=reporter,
+                      locks_dir=tmp_path / "locks")
+    assert not info.created
+    assert not [a for a in runner.argvs() if a[:2] == ["kind", "create"]]
+
+
+def test_cluster_up_stops_at_a_missing_tool(tools, runner, kube, registry, reporter, tmp_path):
+    runner.on(HELM_VERSION, stdout="v3.10.0")
+    with pytest.raises(ToolMissing) as info:
+        cluster_up(ClusterOptions(), docker=tools["docker"], kind=tools["kind"], helm=tools["helm"],
+                   kube_factory=lambda t: kube, registry=registry, reporter=reporter, locks_dir=tmp_path / "locks")
+    assert "helm" in info.value.message
+    assert not [a for a in runner.argvs() if a[:2] in (["kind", "create"], ["helm", "upgrade"])]
+
+
+def test_cluster_status_when_the_api_is_down(tools, runner, registry):
+    runner.on(["kind", "get", "clusters"], stdout="urumi\n")
+
+    def unreachable(target):
+        raise ClusterUnreachable("cannot reach the Kubernetes API of context 'kind-urumi'")
+
+    info = cluster_status(ClusterOptions(), kind=tools["kind"], kube_factory=unreachable, registry=registry)
+    assert info.exists and not info.reachable and "cannot reach" in info.message
+
+
+def test_cluster_down(tools, runner, registry, reporter, tmp_path):
+    with pytest.raises(NotFound):
+        cluster_down(ClusterOptions(), kind=tools["kind"], registry=registry, reporter=reporter,
+                     locks_dir=tmp_path / "locks")
+    runner.on(["kind", "get", "clusters"], stdout="urumi\n")
+    registry.put_store(Store(name="shop", type="woocommerce", cluster="kind-urumi", namespace="store-shop",
+                             release="shop", url=""))
+    registry.put_store(Store(name="keep", type="woocommerce", cluster="prod", namespace="store-keep",
+                             release="keep", url=""))
+    result = cluster_down(ClusterOptions(), kind=tools["kind"], registry=registry, reporter=reporter,
+                          locks_dir=tmp_path / "locks")
+    assert result == {"name": "urumi", "deleted": True, "stores_removed": 1}
+    assert ["kind", "delete", "cluster", "--name", "urumi"] in runner.argvs()
+    assert [s.name for s in registry.list_stores()] == ["keep"]
+
+
+def test_doctor_reports_each_problem_with_a_hint(runner, tool_path, monkeypatch, kube):
+    monkeypatch.setattr(doctor_mod, "port_state", lambda port: (True, f"port {port} is free"))
+    runner.on(["docker", "info"], returncode=1, stderr="Cannot connect to the Docker daemon")
+    runner.on(["kind", "version"], stdout="kind v0.27.0")
+    runner.on(HELM_VERSION, stdout="v3.16.0")
+    runner.on(["kubectl", "version"], stdout='{"clientVersion": {"gitVersion": "v1.31.0"}}')
+    checks = run_doctor(docker=Docker(runner), kind=Kind(runner), helm=Helm(runner), kubectl=Kubectl(runner),
+                        kube_factory=lambda t: kube, target=Target("kind-urumi"), cluster_exists=lambda: False)
+    by_name = {c.name: c for c in checks}
+    assert list(by_name) == ["docker", "kind", "helm", "kubectl", "port 80", "port 443", "cluster", "ingress"]
+    assert not by_name["docker"].ok and by_name["docker"].hint
+    assert by_name["kind"].ok and by_name["helm"].ok and by_name["kubectl"].ok
+    assert not by_name["cluster"].ok and "no kubeconfig" in by_name["cluster"].detail  # KUBECONFIG is isolated
+    assert not by_name["ingress"].ok and "skipped" in by_name["ingress"].detail
