@@ -70,7 +70,7 @@ def _one_error_line(result) -> str:
 
 
 BAD_NAMES = ["Bad_Name!", "-x", "a;rm -rf /", "a" * 70, "", "Shop", "_", "my shop", " shop", "shöp", "shop-",
-             "a" * 41, "shop.example", "$(id)", "../etc"]
+             "a" * 41, "shop.example", "$(id)", "../etc", "shop\n"]
 
 
 @pytest.mark.parametrize("name", BAD_NAMES)
@@ -340,3 +340,14 @@ def test_exit_codes_are_the_documented_ones():
                 errors.ClusterUnreachable: 3, errors.NotFound: 4, errors.Conflict: 1, errors.OperationFailed: 1,
                 errors.TimedOut: 5, errors.RegistryError: 1, errors.Interrupted: 130}
     assert {cls: cls.exit_code for cls in expected} == expected
+
+
+def test_real_deps_check_the_context_before_dialing(cli, tmp_path):
+    kubeconfig = tmp_path / "kc.yaml"
+    kubeconfig.write_text("current-context: a\ncontexts:\n- name: a\n- name: b\n")
+    deps = cli.deps()
+    deps.kube_factory = None  # the real path: check_target, then the kubernetes client
+    result = CliRunner().invoke(build_app(), ["store", "get", "shop", "--kubeconfig", str(kubeconfig),
+                                              "--context", "c"], obj=deps)
+    assert result.exit_code == errors.EXIT_USAGE
+    assert "known: a, b" in _one_error_line(result)

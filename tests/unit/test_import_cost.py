@@ -16,7 +16,7 @@ def _imported_modules(args: list[str], home) -> tuple[set[str], subprocess.Compl
     env = {**os.environ, "URUMI_HOME": str(home), "PYTHONDONTWRITEBYTECODE": "1"}
     env.pop("PYTHONPROFILEIMPORTTIME", None)
     proc = subprocess.run([sys.executable, "-X", "importtime", *args], capture_output=True, text=True, env=env,
-                          timeout=50)
+                          cwd=home, timeout=50)
     modules = set()
     for line in proc.stderr.splitlines():
         # "import time:       812 |       1034 |   urumi_cli.cli.app"
@@ -58,4 +58,15 @@ def test_a_bad_name_fails_without_importing_kubernetes(tmp_path):
     assert [line for line in proc.stderr.splitlines() if line.startswith("error:")] == [
         "error: invalid store name 'Bad_Name!': must be a DNS-1123 label (hint: use lower-case letters a-z, digits "
         "and '-', starting and ending with a letter or digit)"]
+    assert _kubernetes(modules) == []
+
+
+def test_a_missing_kubeconfig_is_reported_before_the_client_is_imported(tmp_path):
+    env_home = tmp_path / "home"
+    env_home.mkdir()
+    modules, proc = _imported_modules(["-m", "urumi_cli", "store", "get", "shop", "--kubeconfig",
+                                       str(tmp_path / "missing.yaml"), "--context", "kind-urumi"], env_home)
+    assert proc.returncode == 3
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "missing.yaml does not exist" in errors[0]
     assert _kubernetes(modules) == []

@@ -127,7 +127,7 @@ def test_eight_processes_writing_at_once_lose_nothing(registry, tmp_path):
     go = tmp_path / "go"
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     procs = [subprocess.Popen([sys.executable, "-c", WORKER, str(registry.path), str(w), str(go)], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                              cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for w in range(8)]
     time.sleep(0.3)  # let them all import and block on the start line
     go.touch()
