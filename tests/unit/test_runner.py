@@ -113,3 +113,40 @@ def test_a_child_ignoring_sigterm_is_killed_after_the_grace_period(tmp_path):
     pid = int(pidfile.read_text())
     with pytest.raises(ProcessLookupError):  # and then it was killed (and reaped)
         os.kill(pid, 0)
+
+
+def test_popen_gets_an_argv_list_without_a_shell_in_its_own_session(monkeypatch):
+    import subprocess
+
+    seen = []
+    real_popen = subprocess.Popen
+
+    def spy(*args, **kwargs):
+        seen.append((args, kwargs))
+        return real_popen(*args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", spy)
+    SubprocessRunner().run([PY, "-c", "pass"], timeout=30)
+    (args, kwargs), = seen
+    assert args[0] == [PY, "-c", "pass"]
+    assert not kwargs.get("shell", False)
+    assert kwargs.get("start_new_session") is True  # Ctrl-C reaches urumi, which decides how the child stops
+
+
+def test_ctrl_c_stops_the_child_with_sigterm_and_raises_interrupted(tmp_path):
+    import signal
+    import threading
+
+    from urumi_cli.errors import Interrupted
+
+    marker = tmp_path / "terminated"
+    main = threading.main_thread().ident
+    timer = threading.Timer(1.0, signal.pthread_kill, args=(main, signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(Interrupted) as info:
+            SubprocessRunner(grace_seconds=10).run([PY, "-c", TRAPS_TERM, str(marker)], timeout=30)
+    finally:
+        timer.cancel()
+    assert marker.read_text() == "TERM"
+    assert info.value.exit_code == 130
