@@ -78,6 +78,9 @@ def build_app() -> typer.Typer:
         no_args_is_help=True,
         add_completion=False,
         pretty_exceptions_enable=False,
+        # Click's plain help: Typer's Rich help imports typer.rich_utils (rich.markdown, markdown_it,
+        # pygments) on every --help, which alone costs more than `import typer`.
+        rich_markup_mode=None,
         context_settings={"help_option_names": ["-h", "--help"]},
     )
 
