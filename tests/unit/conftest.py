@@ -1,32 +1,14 @@
-"""Fakes at urumi's adapter seams, shared by the unit tests.
-
-Nothing here talks to a network, a cluster, docker, kind or helm. The fakes are small and keep
-state, so tests assert behaviour (what was run, what was recorded) rather than mock call counts.
-"""
+"""Fixtures for the unit tests: isolation from the real machine, and the fakes from fakes.py."""
 
 from __future__ import annotations
 
-import copy
-import io
 import os
-import queue
-import sys
-import threading
-import time
-from collections import defaultdict
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Callable
 
 import pytest
 
-from urumi_cli.adapters.helm import Release
-from urumi_cli.adapters.runner import CommandError, CommandResult
-from urumi_cli.models import ComponentState
-from urumi_cli.readiness import COMPONENT_LABEL, INSTANCE_LABEL
+from fakes import FakeHelm, FakeKube, FakeRunner, RecordingReporter, ScriptedSource, ready_objects
 
 
-# -- isolation ---------------------------------------------------------------------------------
 @pytest.fixture(autouse=True)
 def _isolated_env(tmp_path_factory, monkeypatch):
     """No test may touch the real ~/.local/share/urumi, ~/.kube/config or a real chart."""
@@ -60,209 +42,14 @@ def tool_path(tmp_path, monkeypatch):
     return bindir
 
 
-# -- the argv-recording runner ------------------------------------------------------------------
-@dataclass
-class Call:
-    argv: list[str]
-    timeout: float | None
-    check: bool
-    input_text: str | None
-    env: dict | None
-
-
-@dataclass
-class Rule:
-    prefix: list[str]
-    returncode: int = 0
-    stdout: str = ""
-    stderr: str = ""
-    action: Callable[[list[str]], object] | None = None
-
-
-class FakeRunner:
-    """Implements CommandRunner. Scripted by argv prefix (the longest matching prefix wins, the
-    latest of equals); an unscripted command fails the test loudly."""
-
-    def __init__(self):
-        self.rules: list[Rule] = []
-        self.calls: list[Call] = []
-
-    def on(self, prefix, *, returncode=0, stdout="", stderr="", action=None) -> "FakeRunner":
-        self.rules.append(Rule(list(prefix), returncode, stdout, stderr, action))
-        return self
-
-    def argvs(self) -> list[list[str]]:
-        return [c.argv for c in self.calls]
-
-    def run(self, argv, *, timeout=None, check=True, input_text=None, env=None) -> CommandResult:
-        argv = [str(a) for a in argv]
-        self.calls.append(Call(argv, timeout, check, input_text, env))
-        matching = [r for r in self.rules if argv[: len(r.prefix)] == r.prefix]
-        if not matching:
-            raise AssertionError(f"unscripted command: {argv}")
-        rule = max(reversed(matching), key=lambda r: len(r.prefix))  # later rules override earlier ones
-        if rule.action is not None:
-            produced = rule.action(argv)
-            if isinstance(produced, CommandResult):
-                result = produced
-            else:
-                result = CommandResult(argv, rule.returncode, rule.stdout, rule.stderr)
-        else:
-            result = CommandResult(argv, rule.returncode, rule.stdout, rule.stderr)
-        if check and result.returncode != 0:
-            raise CommandError(argv, result.returncode, result.stdout, result.stderr)
-        return result
-
-
 @pytest.fixture
 def runner() -> FakeRunner:
     return FakeRunner()
 
 
-# -- reporter ------------------------------------------------------------------------------------
-class RecordingReporter:
-    def __init__(self):
-        self.events: list[tuple] = []
-        self.last_components: list[ComponentState] = []
-
-    def step(self, key, text):
-        self.events.append(("step", key, text))
-
-    def done(self, key, text=None, ok=True):
-        self.events.append(("done", key, text, ok))
-
-    def components(self, states):
-        self.last_components = copy.deepcopy(states)
-        self.events.append(("components", [(s.name, s.ready) for s in states]))
-
-    def close(self):
-        self.events.append(("close",))
-
-
 @pytest.fixture
 def reporter() -> RecordingReporter:
     return RecordingReporter()
-
-
-# -- Kubernetes objects as plain dicts ---------------------------------------------------------
-def meta(name, *, release="shop", component=None, generation=1, rv="1", **extra) -> dict:
-    labels = {INSTANCE_LABEL: release}
-    if component:
-        labels[COMPONENT_LABEL] = component
-    return {"name": name, "labels": labels, "generation": generation, "resourceVersion": rv, **extra}
-
-
-def deployment(name="shop-web", *, ready=True, component="web", release="shop", replicas=1, rv="1") -> dict:
-    n = replicas if ready else 0
-    return {"metadata": meta(name, release=release, component=component, rv=rv),
-            "spec": {"replicas": replicas},
-            "status": {"observedGeneration": 1, "updatedReplicas": replicas, "availableReplicas": n,
-                       "readyReplicas": n}}
-
-
-def statefulset(name="shop-mariadb", *, ready=True, component="database", release="shop", rv="1") -> dict:
-    return {"metadata": meta(name, release=release, component=component, rv=rv),
-            "spec": {"replicas": 1},
-            "status": {"observedGeneration": 1, "readyReplicas": 1 if ready else 0, "updatedReplicas": 1,
-                       "currentRevision": "r1", "updateRevision": "r1"}}
-
-
-def job(name="shop-setup", *, state="complete", component="setup", release="shop", rv="1") -> dict:
-    conditions = {
-        "complete": [{"type": "Complete", "status": "True"}],
-        "failed": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded",
-                    "message": "Job has reached the specified backoff limit"}],
-        "running": [],
-    }[state]
-    return {"metadata": meta(name, release=release, component=component, rv=rv),
-            "status": {"conditions": conditions, "active": 1 if state == "running" else 0}}
-
-
-def pod(name="shop-web-abc", *, ready=True, component="web", release="shop", waiting=None, init_waiting=None,
-        rv="1") -> dict:
-    status = {"phase": "Running" if ready else "Pending",
-              "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
-              "containerStatuses": [], "initContainerStatuses": []}
-    if waiting:
-        status["containerStatuses"].append({"name": "app", "state": {"waiting": {"reason": waiting,
-                                                                                 "message": "boom"}}})
-    if init_waiting:
-        status["initContainerStatuses"].append({"name": "init", "state": {"waiting": {"reason": init_waiting}}})
-    return {"metadata": meta(name, release=release, component=component, rv=rv), "status": status}
-
-
-def event(name="ev1", *, reason="FailedCreate", type_="Warning", kind="ReplicaSet", obj="shop-web-123",
-          message='pods "x" is forbidden: exceeded quota: store-quota', when="2030-01-01T00:00:00Z",
-          rv="1") -> dict:
-    return {"metadata": {"name": name, "resourceVersion": rv, "creationTimestamp": when},
-            "type": type_, "reason": reason, "message": message, "lastTimestamp": when,
-            "involvedObject": {"kind": kind, "name": obj}}
-
-
-def ready_objects(release="shop") -> dict[str, list[dict]]:
-    return {
-        "deployments": [deployment(f"{release}-web", release=release)],
-        "statefulsets": [statefulset(f"{release}-mariadb", release=release)],
-        "jobs": [job(f"{release}-setup", release=release)],
-        "pods": [pod(f"{release}-web-abc", release=release),
-                 pod(f"{release}-mariadb-0", release=release, component="database")],
-        "events": [],
-    }
-
-
-# -- a scripted ResourceSource for the watch loop ----------------------------------------------
-END = object()  # a server-side end of one watch session
-
-
-class ScriptedSource:
-    """`list` answers from a per-resource script (the last entry repeats); `watch` replays a
-    per-resource queue the test can feed at any time. Exceptions in either are raised."""
-
-    def __init__(self, session_s: float = 0.2):
-        self.lists: dict[str, list] = defaultdict(list)
-        self.streams: dict[str, queue.Queue] = defaultdict(queue.Queue)
-        self.list_calls: list[str] = []
-        self.watch_calls: list[tuple[str, str]] = []
-        self.closed = threading.Event()
-        self.session_s = session_s
-        self._lock = threading.Lock()
-
-    def script_list(self, resource, *entries) -> None:
-        self.lists[resource].extend(entries)
-
-    def push(self, resource, *items) -> None:
-        for item in items:
-            self.streams[resource].put(item)
-
-    def lists_of(self, resource) -> int:
-        with self._lock:
-            return self.list_calls.count(resource)
-
-    def list(self, resource, namespace, selector):
-        with self._lock:
-            self.list_calls.append(resource)
-            script = self.lists[resource]
-            entry = script.pop(0) if len(script) > 1 else (script[0] if script else ([], "1"))
-        if isinstance(entry, BaseException):
-            raise entry
-        items, rv = entry
-        return copy.deepcopy(items), rv
-
-    def watch(self, resource, namespace, selector, resource_version, timeout_s):
-        with self._lock:
-            self.watch_calls.append((resource, resource_version))
-        q = self.streams[resource]
-        ends = time.monotonic() + self.session_s
-        while not self.closed.is_set() and time.monotonic() < ends:
-            try:
-                item = q.get(timeout=0.01)
-            except queue.Empty:
-                continue
-            if item is END:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
 
 
 @pytest.fixture
@@ -272,105 +59,6 @@ def source():
     src.closed.set()
 
 
-# -- fake kube for the actions -----------------------------------------------------------------
-class FakeKube:
-    """Implements what actions.stores calls on KubeClient, over in-memory namespaces."""
-
-    def __init__(self):
-        self.namespaces: dict[str, dict] = {}
-        self.secrets: dict[tuple[str, str], dict] = {}
-        self.objects: dict[str, dict[str, list[dict]]] = {}  # namespace -> resource -> items
-        self.calls: list[tuple] = []
-        self.stuck: dict | None = None  # namespace object wait_namespace_gone reports as still there
-        self.closed = threading.Event()
-
-    def _record(self, *call):
-        self.calls.append(call)
-
-    def called(self, name) -> list[tuple]:
-        return [c for c in self.calls if c[0] == name]
-
-    def add_namespace(self, name, labels, annotations=None, terminating=False, conditions=None) -> dict:
-        ns = {"metadata": {"name": name, "labels": dict(labels), "annotations": dict(annotations or {}),
-                           "resourceVersion": "7", "creationTimestamp": "2030-01-01T00:00:00Z"},
-              "status": {"phase": "Terminating" if terminating else "Active", "conditions": conditions or []}}
-        if terminating:
-            ns["metadata"]["deletionTimestamp"] = "2030-01-01T00:00:00Z"
-        self.namespaces[name] = ns
-        return ns
-
-    def server_version(self):
-        self._record("server_version")
-        return "v1.31.0"
-
-    def get_namespace(self, name):
-        self._record("get_namespace", name)
-        return copy.deepcopy(self.namespaces.get(name))
-
-    def create_namespace(self, name, labels):
-        self._record("create_namespace", name, dict(labels))
-        assert name not in self.namespaces, f"namespace {name} already exists"
-        return self.add_namespace(name, labels)
-
-    def patch_namespace_labels(self, name, labels):
-        self._record("patch_namespace_labels", name, dict(labels))
-        self.namespaces[name]["metadata"]["labels"].update(labels)
-
-    def annotate_namespace(self, name, annotations):
-        self._record("annotate_namespace", name, dict(annotations))
-        self.namespaces[name]["metadata"]["annotations"].update(annotations)
-
-    def create_secret_if_absent(self, namespace, name, data, labels):
-        self._record("create_secret_if_absent", namespace, name)
-        if (namespace, name) in self.secrets:
-            return False
-        self.secrets[(namespace, name)] = dict(data)
-        return True
-
-    def read_secret(self, namespace, name):
-        return copy.deepcopy(self.secrets.get((namespace, name)))
-
-    def delete_namespace(self, name):
-        self._record("delete_namespace", name)
-        ns = self.namespaces.get(name)
-        if ns is None:
-            return False
-        ns["metadata"]["deletionTimestamp"] = "2030-01-01T00:00:00Z"
-        return True
-
-    def wait_namespace_gone(self, name, deadline):
-        self._record("wait_namespace_gone", name)
-        if self.stuck is not None:
-            return copy.deepcopy(self.stuck)
-        self.namespaces.pop(name, None)
-        self.objects.pop(name, None)
-        return None
-
-    def list_namespaces(self, selector):
-        self._record("list_namespaces", selector)
-        return [copy.deepcopy(ns) for ns in self.namespaces.values()
-                if ns["metadata"]["labels"].get("app.kubernetes.io/managed-by") == "urumi"]
-
-    def list(self, resource, namespace, selector):
-        self._record("list", resource, namespace)
-        return copy.deepcopy(self.objects.get(namespace, {}).get(resource, [])), "1"
-
-    def watch(self, resource, namespace, selector, resource_version, timeout_s, field_selector=None):
-        # A quiet server: nothing changes; the session ends shortly (the loop then watches again).
-        self.closed.wait(0.05)
-        return
-        yield  # pragma: no cover
-
-    def list_pods(self, namespace, selector=None):
-        return copy.deepcopy(self.objects.get(namespace, {}).get("pods", []))
-
-    def list_events(self, namespace):
-        return copy.deepcopy(self.objects.get(namespace, {}).get("events", []))
-
-    def list_deployments(self, namespace, selector=None):
-        return copy.deepcopy(self.objects.get(namespace, {}).get("deployments", []))
-
-
 @pytest.fixture
 def kube():
     k = FakeKube()
@@ -378,70 +66,8 @@ def kube():
     k.closed.set()
 
 
-# -- fake helm for the actions -----------------------------------------------------------------
-class FakeHelm:
-    """Keeps releases in memory. `on_upgrade(release, kwargs)` runs inside upgrade_install."""
-
-    def __init__(self, kube: FakeKube | None = None):
-        self.releases: dict[str, Release] = {}
-        self.calls: list[tuple] = []
-        self.on_upgrade: Callable | None = None
-        self.kube = kube
-        self.objects_on_install: dict[str, list[dict]] | None = None  # what the chart "creates"
-
-    def names(self) -> list[str]:
-        return [c[0] for c in self.calls]
-
-    def status(self, release, *, namespace, target):
-        self.calls.append(("status", release))
-        return self.releases.get(release)
-
-    def upgrade_install(self, release, chart, *, namespace, target, values_files, timeout_s, **kwargs):
-        self.calls.append(("upgrade_install", release, chart, list(values_files), timeout_s))
-        if self.on_upgrade is not None:
-            self.on_upgrade(release, {"chart": chart, "namespace": namespace, "values_files": list(values_files)})
-        old = self.releases.get(release)
-        self.releases[release] = Release(release, namespace, "deployed", (old.revision if old else 0) + 1)
-        if self.kube is not None and self.objects_on_install is not None:
-            self.kube.objects[namespace] = copy.deepcopy(self.objects_on_install)
-
-    def uninstall(self, release, *, namespace, target, timeout_s=300):
-        self.calls.append(("uninstall", release))
-        return self.releases.pop(release, None) is not None
-
-    def rollback(self, release, *, namespace, target, timeout_s=300):
-        self.calls.append(("rollback", release))
-        old = self.releases[release]
-        self.releases[release] = Release(release, namespace, "deployed", old.revision + 1)
-
-    def test(self, release, *, namespace, target, timeout_s):
-        self.calls.append(("test", release))
-        return "Phase: Succeeded"
-
-
 @pytest.fixture
 def helm(kube) -> FakeHelm:
     h = FakeHelm(kube)
     h.objects_on_install = ready_objects("shop")
     return h
-
-
-# -- streams for Rich that follow sys.stdout/sys.stderr at write time (CliRunner swaps them) ----
-class FollowStream(io.TextIOBase):
-    def __init__(self, name: str):
-        self.name = name
-
-    def _target(self):
-        return getattr(sys, self.name)
-
-    def write(self, text):
-        return self._target().write(text)
-
-    def flush(self):
-        self._target().flush()
-
-    def isatty(self):
-        return False
-
-    def writable(self):
-        return True

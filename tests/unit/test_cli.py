@@ -9,7 +9,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from conftest import FollowStream, ready_objects
+from fakes import FollowStream, ready_objects
 from urumi_cli import errors
 from urumi_cli.actions.stores import LABEL_NAME, LABEL_TYPE, MANAGED_BY
 from urumi_cli.adapters.kind import Kind
@@ -351,3 +351,15 @@ def test_real_deps_check_the_context_before_dialing(cli, tmp_path):
                                               "--context", "c"], obj=deps)
     assert result.exit_code == errors.EXIT_USAGE
     assert "known: a, b" in _one_error_line(result)
+
+
+def test_an_unusable_urumi_home_is_one_clear_error(cli, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    cli.settings = Settings(home=blocker / "x")  # like URUMI_HOME=/etc/passwd/x
+    cli.registry = Registry(cli.settings.registry_path)
+    result = cli("store", "create", "--name", "shop")
+    assert result.exit_code == errors.EXIT_FAILED
+    line = _one_error_line(result)
+    assert str(blocker / "x") in line and "URUMI_HOME" in line
+    assert cli.helm.calls == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import deployment
+from fakes import deployment
 from urumi_cli import config
 from urumi_cli.actions import doctor as doctor_mod
 from urumi_cli.actions.cluster import ClusterOptions, cluster_down, cluster_status, cluster_up

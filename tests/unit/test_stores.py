@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import RecordingReporter, event, job, ready_objects
+from fakes import RecordingReporter, event, job, ready_objects
 from urumi_cli.actions import stores
 from urumi_cli.actions.stores import (
     ANNOTATION_URL,

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import END, deployment, event, job, pod, ready_objects, statefulset
+from fakes import END, deployment, event, job, pod, ready_objects
 from urumi_cli.actions.waiting import wait_until_ready
 from urumi_cli.adapters import kube as kube_mod
 from urumi_cli.adapters.kube import ApiDenied, Gone, ResourceStreams, TransientApiError, list_then_watch
