@@ -6,7 +6,7 @@ import sys
 from typing import Annotated
 
 import typer
-from typer._click.exceptions import ClickException, UsageError as ClickUsageError  # typer 0.27 vendors click
+from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError as ClickUsageError  # typer 0.27 vendors click
 from typer.core import TyperGroup
 from typer.exceptions import Abort, Exit
 
@@ -36,6 +36,9 @@ class UrumiGroup(TyperGroup):
             code = result if isinstance(result, int) else 0
         except Exit as exit_:
             code = exit_.exit_code
+        except NoArgsIsHelpError as err:  # `urumi`, `urumi store`: the help, on stderr, exit 2
+            sys.stderr.write(err.format_message() + "\n")
+            code = EXIT_USAGE
         except ClickUsageError as err:
             where = f" (see `{err.ctx.command_path} --help`)" if err.ctx else ""
             sys.stderr.write(f"error: {err.format_message()}{where}\n")
@@ -68,9 +71,11 @@ def _print_version(value: bool) -> None:
         raise typer.Exit(0)
 
 
-def build_app() -> typer.Typer:
-    from urumi_cli.cli import cluster, doctor, store
+GROUPS = ("cluster", "store", "doctor")
 
+
+def build_app(only: str | None = None) -> typer.Typer:
+    """The whole CLI; with `only`, just that command group under the root (see run)."""
     app = typer.Typer(
         cls=UrumiGroup,
         name="urumi",
@@ -100,15 +105,35 @@ def build_app() -> typer.Typer:
             ctx.obj.consoles.quiet = ctx.obj.consoles.quiet or quiet
             ctx.obj.consoles.debug = ctx.obj.consoles.debug or debug
 
-    app.add_typer(cluster.app, name="cluster")
-    app.add_typer(store.app, name="store")
-    doctor.register(app)
+    if only in (None, "cluster"):
+        from urumi_cli.cli import cluster
+
+        app.add_typer(cluster.app, name="cluster")
+    if only in (None, "store"):
+        from urumi_cli.cli import store
+
+        app.add_typer(store.app, name="store")
+    if only in (None, "doctor"):
+        from urumi_cli.cli import doctor
+
+        doctor.register(app)
     return app
 
 
-def command():
-    return typer.main.get_command(build_app())
+def invoked_group(argv: list[str]) -> str | None:
+    """The group argv runs (its first word after the root's flags), or None (help, version, typos:
+    those need every command)."""
+    for arg in argv:
+        if arg not in ("-q", "--quiet", "--debug"):
+            return arg if arg in GROUPS else None
+    return None
+
+
+def command(only: str | None = None):
+    return typer.main.get_command(build_app(only))
 
 
 def run(argv: list[str]) -> int:
-    return command().main(args=argv, prog_name="urumi", standalone_mode=False)
+    # Typer turns every registered function into a click command up front (signatures, annotations)
+    # and each group imports its module: build only the group this invocation runs.
+    return command(invoked_group(argv)).main(args=argv, prog_name="urumi", standalone_mode=False)
