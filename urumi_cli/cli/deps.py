@@ -10,6 +10,27 @@ from urumi_cli.config import Settings
 from urumi_cli.models import Target
 
 
+def _adapter(module: str, name: str):
+    import importlib
+
+    return getattr(importlib.import_module(f"urumi_cli.adapters.{module}"), name)
+
+
+class _Lazy:
+    """Stands for an adapter and builds it at the first attribute access."""
+
+    __slots__ = ("_build", "_target")
+
+    def __init__(self, build: Callable[[], object]):
+        self._build = build
+        self._target = None
+
+    def __getattr__(self, name):
+        if self._target is None:
+            self._target = self._build()
+        return getattr(self._target, name)
+
+
 @dataclass
 class Deps:
     settings: Settings
@@ -31,27 +52,27 @@ class Deps:
         return cls(settings=Settings.from_env(), consoles=make_consoles(quiet=quiet, debug=debug))
 
     def __post_init__(self) -> None:
+        # The subprocess adapters are built (and their modules imported) on first use only:
+        # `store list` needs none of them.
         if self.runner is None:
-            from urumi_cli.adapters.runner import SubprocessRunner
-
-            self.runner = SubprocessRunner(debug_log=self.consoles.debug_line)
+            self.runner = _Lazy(self._subprocess_runner)
         if self.helm is None:
-            from urumi_cli.adapters.helm import Helm
-
-            self.helm = Helm(self.runner)
+            self.helm = _Lazy(lambda: _adapter("helm", "Helm")(self.runner))
         if self.kind is None:
-            from urumi_cli.adapters.kind import Kind
-
-            self.kind = Kind(self.runner)
-        if self.docker is None or self.kubectl is None:
-            from urumi_cli.adapters.tools import Docker, Kubectl
-
-            self.docker = self.docker or Docker(self.runner)
-            self.kubectl = self.kubectl or Kubectl(self.runner)
+            self.kind = _Lazy(lambda: _adapter("kind", "Kind")(self.runner))
+        if self.docker is None:
+            self.docker = _Lazy(lambda: _adapter("tools", "Docker")(self.runner))
+        if self.kubectl is None:
+            self.kubectl = _Lazy(lambda: _adapter("tools", "Kubectl")(self.runner))
         if self.registry is None:
             from urumi_cli.adapters.registry import Registry
 
             self.registry = Registry(self.settings.registry_path)
+
+    def _subprocess_runner(self):
+        from urumi_cli.adapters.runner import SubprocessRunner
+
+        return SubprocessRunner(debug_log=self.consoles.debug_line)
 
     def kube(self, target: Target):
         """One Kubernetes client per target per process (the client is costly to build)."""
