@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,6 +30,8 @@ class _Unparseable(Exception):
 
 
 def _atomic_write(path: Path, text: str) -> None:
+    import tempfile  # here, not at the top: reads (`store list`) never need it
+
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".registry-", suffix=".tmp")  # mode 0600
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
