@@ -74,8 +74,9 @@ def _print_version(value: bool) -> None:
 GROUPS = ("cluster", "store", "doctor")
 
 
-def build_app(only: str | None = None) -> typer.Typer:
-    """The whole CLI; with `only`, just that command group under the root (see run)."""
+def build_app(only: str | None = None, subcommand: str | None = None) -> typer.Typer:
+    """The whole CLI; with `only`, just that command group under the root, and with `subcommand`
+    just that command of the group, if it has one by that name (see run)."""
     app = typer.Typer(
         cls=UrumiGroup,
         name="urumi",
@@ -108,11 +109,11 @@ def build_app(only: str | None = None) -> typer.Typer:
     if only in (None, "cluster"):
         from urumi_cli.cli import cluster
 
-        app.add_typer(cluster.app, name="cluster")
+        app.add_typer(_pruned(cluster.app, subcommand), name="cluster")
     if only in (None, "store"):
         from urumi_cli.cli import store
 
-        app.add_typer(store.app, name="store")
+        app.add_typer(_pruned(store.app, subcommand), name="store")
     if only in (None, "doctor"):
         from urumi_cli.cli import doctor
 
@@ -120,20 +121,34 @@ def build_app(only: str | None = None) -> typer.Typer:
     return app
 
 
-def invoked_group(argv: list[str]) -> str | None:
-    """The group argv runs (its first word after the root's flags), or None (help, version, typos:
-    those need every command)."""
-    for arg in argv:
+def _pruned(group: typer.Typer, name: str | None) -> typer.Typer:
+    """`group` with only its command `name`, or the whole group if it has none by that name."""
+    picked = [info for info in group.registered_commands if name and info.name == name]
+    if not picked:
+        return group
+    import copy
+
+    pruned = copy.copy(group)
+    pruned.registered_commands = picked
+    return pruned
+
+
+def invoked(argv: list[str]) -> tuple[str | None, str | None]:
+    """The group argv runs (its first word after the root's flags) and the word after it; None for
+    help, version and typos, which need every command."""
+    for i, arg in enumerate(argv):
         if arg not in ("-q", "--quiet", "--debug"):
-            return arg if arg in GROUPS else None
-    return None
+            if arg not in GROUPS:
+                return None, None
+            return arg, (argv[i + 1] if i + 1 < len(argv) else None)
+    return None, None
 
 
-def command(only: str | None = None):
-    return typer.main.get_command(build_app(only))
+def command(only: str | None = None, subcommand: str | None = None):
+    return typer.main.get_command(build_app(only, subcommand))
 
 
 def run(argv: list[str]) -> int:
-    # Typer turns every registered function into a click command up front (signatures, annotations)
-    # and each group imports its module: build only the group this invocation runs.
-    return command(invoked_group(argv)).main(args=argv, prog_name="urumi", standalone_mode=False)
+    # Typer turns every registered function into a click command up front (inspecting signatures,
+    # evaluating annotations) and each group imports its module: build only what argv runs.
+    return command(*invoked(argv)).main(args=argv, prog_name="urumi", standalone_mode=False)
