@@ -111,12 +111,21 @@ def job_state(job: dict) -> JobState:
     return JobState(False, False, "running" if status.get("active") else "starting")
 
 
+# FailedCreate with these is an optimistic-lock conflict (several pods of one namespace charged to
+# its ResourceQuota at once: "Operation cannot be fulfilled on resourcequotas ...: the object has
+# been modified"); the controller creates the pod again within seconds.
+TRANSIENT_MESSAGES = ("the object has been modified",)
+
+
 def event_failure(event: dict) -> str | None:
     """FailedCreate (quota, Pod Security) means pods will never exist: report it at once."""
     if event.get("type") != "Warning":
         return None
     if event.get("reason") in ("FailedCreate", "FailedCreatePodSandBox", "BackoffLimitExceeded"):
+        message = (event.get("message") or event.get("note") or "").strip()
+        if any(text in message for text in TRANSIENT_MESSAGES):
+            return None
         obj = event.get("involvedObject") or event.get("regarding") or {}
         name = f"{(obj.get('kind') or '').lower()}/{obj.get('name')}"
-        return f"{event.get('reason')} on {name}: {(event.get('message') or event.get('note') or '').strip()}"
+        return f"{event.get('reason')} on {name}: {message}"
     return None
