@@ -114,7 +114,7 @@ class Bench:
 
     # -- 1. CLI latency ------------------------------------------------------------------------
     def latency(self) -> None:
-        rounds = 5 if self.quick else 15
+        rounds = 5 if self.quick else 21
         log(f"latency: {rounds} interleaved rounds")
         from urumi_cli.adapters.registry import Registry
         from urumi_cli.config import Settings
@@ -315,6 +315,8 @@ class Bench:
             "urumi_median_s": u, "helm_median_s": h, "ratio_of_medians": ratio(u, h), "median_pair_ratio": pair_ratio,
             "urumi_ready_to_exit_median_s": delay_u, "urumi_ready_to_exit_max_s": worst_u,
             "helm_ready_to_exit_median_s": delay_h,
+            "urumi_ready_after_median_s": median(p["urumi"]["ready_after_s"] for p in rows),
+            "helm_ready_after_median_s": median(p["helm"]["ready_after_s"] for p in rows),
             "urumi_peak_rss_mb": median(p["urumi"]["maxrss_kb"] for p in rows) / 1024,
         }
         self.add(Figure("provision", f"store create vs helm install --wait ({pairs} pairs)",
@@ -323,6 +325,9 @@ class Bench:
         self.add(Figure("provision", "last workload ready -> urumi exits",
                         f"{delay_u * 1000:.0f} ms median, {worst_u * 1000:.0f} ms max (helm --wait: {delay_h * 1000:.0f} ms)",
                         f"<= {TARGETS['ready_to_exit_s']} s", verdict(worst_u, TARGETS["ready_to_exit_s"])))
+        prov = self.results["provision"]
+        self.add(Figure("provision", "start -> last workload ready (urumi / helm)",
+                        f"{prov['urumi_ready_after_median_s']:.2f} s / {prov['helm_ready_after_median_s']:.2f} s"))
         self.add(Figure("provision", "peak RSS of store create (urumi + helm child)",
                         f"{self.results['provision']['urumi_peak_rss_mb']:.0f} MB"))
         # Free the cluster for the fleet (the watch above saw them ready; nothing waits on deletion).
@@ -435,10 +440,20 @@ class Bench:
                 "helm": out([str(self.testbin / "helm"), "version", "--template", "{{.Version}}"]),
                 "quick": self.quick, "argv": sys.argv[1:]}
 
-    def table(self) -> str:
+    def table(self, before: dict | None = None, markdown: bool = False) -> str:
+        """Plain text or markdown; with `before` (an earlier result file) a column of its figures."""
+        old = {(f["part"], f["name"]): f for f in (before or {}).get("figures", [])}
         rows = [("part", "figure", "result", "target", "")] + [
             (f.part, f.name, f.value, f.target, f.status) for f in self.figures]
-        widths = [max(len(r[i]) for r in rows) for i in range(5)]
+        if before is not None:
+            rows = [rows[0][:2] + ("before",) + rows[0][2:]] + [
+                r[:2] + (_before(old.get(r[:2])),) + r[2:] for r in rows[1:]]
+        if markdown:
+            cells = [[c.replace("|", "\\|") for c in r] for r in rows]
+            cells[0][-1] = "status"
+            return "\n".join(["| " + " | ".join(cells[0]) + " |", "|" + "---|" * len(cells[0])]
+                             + ["| " + " | ".join(r) + " |" for r in cells[1:]])
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
         lines = []
         for n, r in enumerate(rows):
             lines.append("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
@@ -447,12 +462,20 @@ class Bench:
         return "\n".join(lines)
 
 
+def _before(fig: dict | None) -> str:
+    if not fig:
+        return "-"
+    return f"{fig['value']} {fig['status']}".strip()
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="a 2-3 minute smoke version (fewer rounds and stores)")
     p.add_argument("--only", choices=("latency", "provision", "fleet"), action="append",
                    help="run only this part (repeatable)")
     p.add_argument("--out", default=str(REPO / "bench-results" / "latest.json"), help="JSON result file")
+    p.add_argument("--compare", metavar="OLD.json", help="also show the figures of an earlier result file")
+    p.add_argument("--markdown", action="store_true", help="print the table as markdown (for the README)")
     args = p.parse_args(argv)
     parts = args.only or ["latency", "provision", "fleet"]
     bench = Bench(args)
@@ -490,7 +513,8 @@ def main(argv=None) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2, default=str) + "\n")
-    print(bench.table())
+    before = json.loads(Path(args.compare).read_text()) if args.compare else None
+    print(bench.table(before, markdown=args.markdown))
     print(f"\n{len(bench.figures)} figures in {result['duration_s']:.0f} s; JSON: {out}")
     if errors:
         print(f"benchmark broken: {', '.join(errors)}", file=sys.stderr)
