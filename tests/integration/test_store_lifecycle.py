@@ -46,7 +46,7 @@ def test_woocommerce_lifecycle(urumi, control_plane):
     ns = cp.get_json("namespace", "store-shop")["metadata"]["labels"]
     assert ns["app.kubernetes.io/managed-by"] == "urumi"
     assert ns["urumi.dev/store-name"] == "shop" and ns["urumi.dev/store-type"] == "woocommerce"
-    assert ns["pod-security.kubernetes.io/enforce"] == "baseline"
+    assert ns["pod-security.kubernetes.io/enforce"] == "restricted"
     assert ns["pod-security.kubernetes.io/warn"] == "restricted"
     for kind in ("networkpolicy", "resourcequota", "limitrange", "ingress", "pvc"):
         items = cp.get_json(kind, "-n", "store-shop")["items"]

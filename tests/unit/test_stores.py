@@ -82,7 +82,7 @@ def test_namespace_labels_and_annotations(create, kube):
     assert labels[MANAGED_BY] == "urumi"
     assert labels[LABEL_NAME] == "shop" and labels[LABEL_ID] == "shop" and labels[LABEL_TYPE] == "woocommerce"
     for mode in ("enforce", "warn", "audit"):
-        assert labels[f"pod-security.kubernetes.io/{mode}"] in ("baseline", "restricted")
+        assert labels[f"pod-security.kubernetes.io/{mode}"] == "restricted"
     notes = kube.namespaces["store-shop"]["metadata"]["annotations"]
     assert notes[ANNOTATION_URL] == "http://shop.localhost/"
     # the namespace exists, labelled, before the Secret goes into it and before helm runs

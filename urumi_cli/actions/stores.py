@@ -31,7 +31,7 @@ from urumi_cli.errors import (
     UsageError,
 )
 from urumi_cli.models import Store, StoreStatus, StoreType, Target
-from urumi_cli.readiness import INSTANCE_LABEL
+from urumi_cli.readiness import INSTANCE_LABEL, is_pod_ready
 
 MANAGED_BY = "app.kubernetes.io/managed-by"
 LABEL_NAME = "urumi.dev/store-name"
@@ -41,10 +41,10 @@ ANNOTATION_URL = "urumi.dev/url"
 ANNOTATION_ENV = "urumi.dev/env"
 ANNOTATION_CREATED = "urumi.dev/created-at"
 SECRET_NAME = "store-credentials"
-# baseline is enforced: the WordPress Apache image starts as root to bind :80 (charts/README.md);
-# restricted is warned and audited so every other deviation shows up.
+# Every pod of both charts meets `restricted` (charts/README.md): enforce it, so a values override
+# that asks for more privilege fails at admission (a FailedCreate urumi reports) instead of running.
 POD_SECURITY = {
-    "pod-security.kubernetes.io/enforce": "baseline",
+    "pod-security.kubernetes.io/enforce": "restricted",
     "pod-security.kubernetes.io/enforce-version": "latest",
     "pod-security.kubernetes.io/warn": "restricted",
     "pod-security.kubernetes.io/audit": "restricted",
@@ -244,6 +244,8 @@ def create_store(opts: CreateOptions, *, registry, helm, kube, reporter, locks_d
                     timeout_s=max(30.0, deadline - clock()),
                 )
             reporter.done("helm", f"helm applied {opts.type.value} chart")
+            if existing is not None or release is not None:
+                _replace_stuck_statefulset_pods(kube, namespace, opts.name, deadline, reporter)
 
             if not opts.wait:
                 store = registry.update_store(cluster, opts.name, message="installed; not waiting (--no-wait)",
@@ -275,6 +277,35 @@ def create_store(opts: CreateOptions, *, registry, helm, kube, reporter, locks_d
             if phase == "waiting for the store" and err.details is None:
                 err.details = "\n".join(diagnose(kube, namespace, opts.name)) or None
             raise
+
+
+def _replace_stuck_statefulset_pods(kube, namespace: str, release: str, deadline: float, reporter,
+                                    settle_s: float = 10.0) -> None:
+    """A StatefulSet never replaces a pod that failed to become ready with an older template
+    ("forced rollback", kubernetes docs): after a retry with fixed values it would wait forever.
+    Delete such pods, the documented manual step, once the controller has seen the new spec."""
+    selector = f"{INSTANCE_LABEL}={release}"
+    settle_until = min(deadline, time.monotonic() + settle_s)
+    while True:
+        sets, _ = kube.list("statefulsets", namespace, selector)
+        if all((s.get("status") or {}).get("observedGeneration", 0) >= s["metadata"].get("generation", 0)
+               for s in sets) or time.monotonic() >= settle_until:
+            break
+        time.sleep(0.1)
+    pods, _ = kube.list("pods", namespace, selector)
+    for sts in sets:
+        update_revision = (sts.get("status") or {}).get("updateRevision")
+        if not update_revision:
+            continue
+        for pod in pods:
+            meta = pod["metadata"]
+            owned = any(ref.get("kind") == "StatefulSet" and ref.get("name") == sts["metadata"]["name"]
+                        for ref in meta.get("ownerReferences") or [])
+            stale = (meta.get("labels") or {}).get("controller-revision-hash") != update_revision
+            if owned and stale and not is_pod_ready(pod) and not meta.get("deletionTimestamp"):
+                reporter.step("stuck", f"replacing pod {meta['name']} stuck on the previous template")
+                kube.delete_pod(namespace, meta["name"])
+                reporter.done("stuck", f"replaced pod {meta['name']} stuck on the previous template")
 
 
 @dataclass(frozen=True)

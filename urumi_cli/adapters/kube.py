@@ -317,6 +317,12 @@ class KubeClient:
         finally:
             response.release_conn()
 
+    def delete_pod(self, namespace: str, name: str) -> None:
+        try:
+            self._json("DELETE", f"/api/v1/namespaces/{_q(namespace)}/pods/{_q(name)}")
+        except _NotFound:
+            pass
+
     def list_events(self, namespace: str) -> list[dict]:
         return self._items("events", namespace).get("items", [])
 

@@ -13,6 +13,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from typing import Protocol, Sequence
 
@@ -83,6 +84,11 @@ TOOL_HINTS = {
 }
 
 
+def _read(handle) -> str:
+    handle.seek(0)
+    return handle.read().decode("utf-8", "replace")
+
+
 def _set_parent_death_signal() -> None:  # pragma: no cover - runs in the child
     try:
         import ctypes
@@ -105,35 +111,40 @@ class SubprocessRunner:
         argv = [str(a) for a in argv]
         if self.debug_log:
             self.debug_log(f"running: {shlex.join(argv)}")
-        try:
-            proc = subprocess.Popen(
-                argv,
-                stdin=subprocess.PIPE if input_text is not None else subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                env=env,
-                # A session of its own: Ctrl-C reaches urumi only, and urumi decides how helm stops.
-                start_new_session=True,
-                preexec_fn=_set_parent_death_signal if sys.platform.startswith("linux") else None,
-            )
-        except FileNotFoundError:
-            tool = os.path.basename(argv[0])
-            raise ToolMissing(f"{tool} not found on PATH", TOOL_HINTS.get(tool, f"install {tool}")) from None
-        except PermissionError:
-            raise ToolMissing(f"{argv[0]} is not executable", f"check the permissions of {argv[0]}") from None
-        try:
-            stdout, stderr = proc.communicate(input=input_text, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self._terminate(proc)
-            raise TimedOut(
-                f"`{shlex.join(argv[:3])} ...` did not finish within {timeout:.0f}s",
-                "raise --timeout, or check the cluster with `urumi doctor`",
-            ) from None
-        except KeyboardInterrupt:
-            self._terminate(proc)
-            raise Interrupted(f"interrupted while running {os.path.basename(argv[0])}") from None
-        result = CommandResult(argv, proc.returncode, stdout or "", stderr or "")
+        # Output goes to unlinked temp files, not pipes: if urumi dies, helm must still be able to
+        # write "release cancelled" and record it, instead of dying of SIGPIPE mid-cleanup.
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            try:
+                proc = subprocess.Popen(
+                    argv,
+                    stdin=subprocess.PIPE if input_text is not None else subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=err,
+                    env=env,
+                    # A session of its own: Ctrl-C reaches urumi only, and urumi decides how helm stops.
+                    start_new_session=True,
+                    preexec_fn=_set_parent_death_signal if sys.platform.startswith("linux") else None,
+                )
+            except FileNotFoundError:
+                tool = os.path.basename(argv[0])
+                raise ToolMissing(f"{tool} not found on PATH", TOOL_HINTS.get(tool, f"install {tool}")) from None
+            except PermissionError:
+                raise ToolMissing(f"{argv[0]} is not executable", f"check the permissions of {argv[0]}") from None
+            try:
+                if input_text is not None:
+                    proc.communicate(input=input_text.encode(), timeout=timeout)
+                else:
+                    proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self._terminate(proc)
+                raise TimedOut(
+                    f"`{shlex.join(argv[:3])} ...` did not finish within {timeout:.0f}s",
+                    "raise --timeout, or check the cluster with `urumi doctor`",
+                ) from None
+            except KeyboardInterrupt:
+                self._terminate(proc)
+                raise Interrupted(f"interrupted while running {os.path.basename(argv[0])}") from None
+            result = CommandResult(argv, proc.returncode, _read(out), _read(err))
         if check and not result.ok:
             raise CommandError(argv, proc.returncode, result.stdout, result.stderr)
         return result
@@ -148,11 +159,11 @@ class SubprocessRunner:
             return
         while True:
             try:
-                proc.communicate(timeout=self.grace_seconds)
+                proc.wait(timeout=self.grace_seconds)
                 return
             except subprocess.TimeoutExpired:
                 proc.kill()
-                proc.communicate()
+                proc.wait()
                 return
             except KeyboardInterrupt:
                 # A second Ctrl-C during the grace period: keep waiting, helm is cleaning up.
