@@ -122,3 +122,36 @@ def test_doctor_reports_each_problem_with_a_hint(runner, tool_path, monkeypatch,
     assert by_name["kind"].ok and by_name["helm"].ok and by_name["kubectl"].ok
     assert not by_name["cluster"].ok and "no kubeconfig" in by_name["cluster"].detail  # KUBECONFIG is isolated
     assert not by_name["ingress"].ok and "skipped" in by_name["ingress"].detail
+
+
+def test_cluster_operations_are_serialised_by_urumis_own_lock(tools, runner, kube, registry, reporter, tmp_path):
+    """kind fights over the kubeconfig lock when two creates/deletes overlap: urumi queues them."""
+    import threading
+    import time
+
+    from urumi_cli.adapters.locks import file_lock
+
+    kind_config = tmp_path / "kind.yaml"
+    kind_config.write_text("kind: Cluster\n")
+    locks = tmp_path / "locks"
+    released_at = []
+    holding = threading.Event()
+
+    def other_process_holds_the_lock():
+        with file_lock(locks / "cluster-urumi.lock"):
+            holding.set()
+            time.sleep(0.5)
+            released_at.append(time.monotonic())
+
+    holder = threading.Thread(target=other_process_holds_the_lock)
+    holder.start()
+    holding.wait(5)
+    cluster_up(ClusterOptions(name="urumi", config_path=str(kind_config)), docker=tools["docker"],
+               kind=tools["kind"], helm=tools["helm"], kube_factory=lambda t: kube, registry=registry,
+               reporter=reporter, locks_dir=locks)
+    finished_at = time.monotonic()
+    holder.join()
+    assert released_at and finished_at >= released_at[0]
+    assert any("waiting for another urumi cluster operation" in str(event) for event in reporter.events)
+    # Nothing ran before the lock was free: the first tool call is after the release.
+    assert runner.argvs()[0] == ["kind", "version"]

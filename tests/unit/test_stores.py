@@ -419,3 +419,35 @@ def test_credentials_come_from_the_secret(create, kube, registry):
     assert creds["password"] == kube.secrets[("store-shop", "store-credentials")]["admin-password"]
     with pytest.raises(NotFound):
         stores.credentials("ghost", kube=kube, registry=registry, cluster=CLUSTER)
+
+
+def test_statefulset_pod_stuck_on_the_previous_template_is_replaced_on_retry():
+    """StatefulSets never replace a never-ready pod of an older revision ("forced rollback")."""
+    import time as _time
+
+    from urumi_cli.actions.stores import _replace_stuck_statefulset_pods
+    from fakes import RecordingReporter
+
+    def pod(name, revision, ready):
+        return {"metadata": {"name": name, "labels": {"controller-revision-hash": revision},
+                             "ownerReferences": [{"kind": "StatefulSet", "name": "shop-mariadb"}]},
+                "status": {"conditions": [{"type": "Ready", "status": "True" if ready else "False"}]}}
+
+    class Kube:
+        deleted: list = []
+
+        def list(self, resource, namespace, selector):
+            assert selector == "app.kubernetes.io/instance=shop"
+            if resource == "statefulsets":
+                return [{"metadata": {"name": "shop-mariadb", "generation": 2},
+                         "status": {"observedGeneration": 2, "updateRevision": "rev-new"}}], "1"
+            return [pod("shop-mariadb-0", "rev-old", ready=False), pod("shop-mariadb-1", "rev-old", ready=True),
+                    pod("shop-mariadb-2", "rev-new", ready=False)], "1"
+
+        def delete_pod(self, namespace, name):
+            self.deleted.append((namespace, name))
+
+    kube = Kube()
+    _replace_stuck_statefulset_pods(kube, "store-shop", "shop", _time.monotonic() + 30, RecordingReporter())
+    # Only the pod that is both on the old template and not ready: a ready old pod rolls normally.
+    assert kube.deleted == [("store-shop", "shop-mariadb-0")]
