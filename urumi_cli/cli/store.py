@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Annotated, List, Optional
 
@@ -128,7 +129,8 @@ def _watch_table(d, target, interval: float) -> None:
     from urumi_cli.ui.output import build_table
 
     kube = d.kube(target)
-    with Live(console=d.consoles.out, refresh_per_second=4, auto_refresh=False) as live:
+    with Live(console=d.consoles.out, refresh_per_second=4, auto_refresh=False) as live, \
+            contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a watch ends: exit 0
         while True:
             stores, _ = refresh_stores(registry=d.registry, kube=kube, cluster=target.context)
             rows = store_rows([s.to_json() for s in stores])

@@ -75,6 +75,8 @@ class RichReporter:
         self.steps: dict[str, tuple[str, str, float]] = {}  # key -> (state, text, started)
         self.comp: dict[str, ComponentState] = {}
         self.comp_started = time.monotonic()
+        self.comp_ready_at: dict[str, float] = {}  # freezes a component's clock when it is ready
+        self.closed = False
         self.live = Live(self._render(), console=console, refresh_per_second=8, transient=False,
                          get_renderable=self._render)
         self.live.start()
@@ -92,8 +94,14 @@ class RichReporter:
             icon = Spinner("dots") if state == "run" else ("[green]✓[/]" if state == "ok" else "[red]✗[/]")
             grid.add_row(icon, text, f"{now - started:.0f}s" if state == "run" else "")
         for st in self.comp.values():
-            icon = "[green]✓[/]" if st.ready else ("[red]✗[/]" if st.failed else Spinner("dots"))
-            grid.add_row(icon, f"{st.name:<9} [dim]{st.failed or st.detail}[/]", f"{now - self.comp_started:.0f}s")
+            if st.ready:
+                icon = "[green]✓[/]"
+            elif st.failed or self.closed:  # closed while not ready: it did not make it
+                icon = "[red]✗[/]"
+            else:
+                icon = Spinner("dots")
+            until = self.comp_ready_at.get(st.name, now)
+            grid.add_row(icon, f"{st.name:<9} [dim]{st.failed or st.detail}[/]", f"{until - self.comp_started:.0f}s")
         return grid
 
     def step(self, key, text):
@@ -108,8 +116,13 @@ class RichReporter:
             self.comp_started = time.monotonic()
         for st in states:
             self.comp[st.name] = st
+            if st.ready:
+                self.comp_ready_at.setdefault(st.name, time.monotonic())
+            else:
+                self.comp_ready_at.pop(st.name, None)
 
     def close(self):
+        self.closed = True
         self.live.refresh()
         self.live.stop()
 
