@@ -330,9 +330,12 @@ class Bench:
                         f"{prov['urumi_ready_after_median_s']:.2f} s / {prov['helm_ready_after_median_s']:.2f} s"))
         self.add(Figure("provision", "peak RSS of store create (urumi + helm child)",
                         f"{self.results['provision']['urumi_peak_rss_mb']:.0f} MB"))
-        # Free the cluster for the fleet (the watch above saw them ready; nothing waits on deletion).
+        # Free the cluster for the fleet, and wait: a terminating urumi namespace would still show
+        # up in the fleet's `store list --refresh`.
         names = [f"store-bench-u{i}" for i in range(pairs)] + [f"bench-h{i}" for i in range(pairs)]
-        self.kubectl("delete", "namespace", *names, "--wait=false", check=False)
+        t0 = time.monotonic()
+        self.kubectl("delete", "namespace", *names, "--timeout=170s")
+        log(f"  deleted the {len(names)} namespaces in {time.monotonic() - t0:.1f} s")
 
     # -- 3. fleet growth -----------------------------------------------------------------------
     def fleet(self) -> None:
@@ -346,8 +349,14 @@ class Bench:
         for size in sizes:
             names = [f"fleet-{i:03d}" for i in range(made, size)]
             started = time.monotonic()
-            with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+            pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers)
+            try:
                 runs = list(pool.map(lambda n: self.create_store(n, env), names))
+            except BaseException:  # a failed create or Ctrl-C: start no more, stop the running ones
+                pool.shutdown(wait=False, cancel_futures=True)
+                stop_children()
+                raise
+            pool.shutdown()
             wall = time.monotonic() - started
             made = size
             batch = {"from": size - len(names), "to": size, "stores": len(names), "wall_s": wall,
@@ -438,7 +447,8 @@ class Bench:
                 "python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),
                 "load_avg": os.getloadavg(), "packages": pkgs,
                 "helm": out([str(self.testbin / "helm"), "version", "--template", "{{.Version}}"]),
-                "quick": self.quick, "argv": sys.argv[1:]}
+                "quick": self.quick, "argv": sys.argv[1:], "urumi_cli": _urumi_cli_path(),
+                "pythonpath": os.environ.get("PYTHONPATH")}
 
     def table(self, before: dict | None = None, markdown: bool = False) -> str:
         """Plain text or markdown; with `before` (an earlier result file) a column of its figures."""
@@ -462,6 +472,13 @@ class Bench:
         return "\n".join(lines)
 
 
+def _urumi_cli_path() -> str:
+    """Which urumi_cli the commands run (PYTHONPATH can point them at another copy)."""
+    import urumi_cli
+
+    return str(Path(urumi_cli.__file__).parent)
+
+
 def _before(fig: dict | None) -> str:
     if not fig:
         return "-"
@@ -476,8 +493,16 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=str(REPO / "bench-results" / "latest.json"), help="JSON result file")
     p.add_argument("--compare", metavar="OLD.json", help="also show the figures of an earlier result file")
     p.add_argument("--markdown", action="store_true", help="print the table as markdown (for the README)")
+    p.add_argument("--show", metavar="RESULT.json", help="print the table of an earlier run; run nothing")
     args = p.parse_args(argv)
     parts = args.only or ["latency", "provision", "fleet"]
+    before = json.loads(Path(args.compare).read_text()) if args.compare else None
+    if args.show:
+        shown = Bench(args)
+        shutil.rmtree(shown.tmp, ignore_errors=True)
+        shown.figures = [Figure(**f) for f in json.loads(Path(args.show).read_text())["figures"]]
+        print(shown.table(before, markdown=args.markdown))
+        return 0
     bench = Bench(args)
 
     def on_term(signum, frame):
@@ -513,7 +538,6 @@ def main(argv=None) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2, default=str) + "\n")
-    before = json.loads(Path(args.compare).read_text()) if args.compare else None
     print(bench.table(before, markdown=args.markdown))
     print(f"\n{len(bench.figures)} figures in {result['duration_s']:.0f} s; JSON: {out}")
     if errors:
