@@ -178,3 +178,15 @@ def test_events_v1_shape_is_understood():
 ])
 def test_other_events_are_not_failures(ev):
     assert event_failure(ev) is None
+
+
+def test_quota_update_conflict_is_transient_not_a_failure():
+    """Several pods charged to one ResourceQuota at once: the controller retries within seconds."""
+    ev = {"type": "Warning", "reason": "FailedCreate",
+          "message": 'Error creating: pods "shop-web-5d9-x" is forbidden: failed quota: store-quota: Operation cannot '
+                     'be fulfilled on resourcequotas "store-quota": the object has been modified; please apply your '
+                     'changes to the latest version and try again',
+          "involvedObject": {"kind": "ReplicaSet", "name": "shop-web-5d9"}}
+    assert event_failure(ev) is None
+    exceeded = dict(ev, message='pods "shop-web-5d9-x" is forbidden: exceeded quota: store-quota')
+    assert event_failure(exceeded) is not None

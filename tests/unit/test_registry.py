@@ -233,3 +233,19 @@ def test_records_are_plain_store_fields(registry):
     assert set(doc) == {"name", "type", "cluster", "namespace", "release", "url", "status", "message", "env",
                         "created_at", "ready_at", "updated_at"}
     assert Path(registry.lock_path).name == "registry.json.lock"
+
+
+def test_upsert_stores_writes_many_records_and_removals_in_one_transaction(registry, monkeypatch):
+    registry.put_store(_store("gone"))
+    registry.put_store(_store("keep", status="provisioning"))
+    registry.put_store(_store("other", cluster="kind-other"))
+    writes = []
+    import urumi_cli.adapters.registry as registry_module
+
+    real_write = registry_module._atomic_write
+    monkeypatch.setattr(registry_module, "_atomic_write", lambda path, text: writes.append(1) or real_write(path, text))
+    registry.upsert_stores("kind-urumi", [_store("keep", status="ready"), _store("new")], remove=["gone"])
+    assert len(writes) == 1
+    assert [s.name for s in registry.list_stores("kind-urumi")] == ["keep", "new"]
+    assert registry.get_store("kind-urumi", "keep").status == "ready"
+    assert registry.get_store("kind-other", "other") is not None

@@ -418,12 +418,9 @@ def refresh_stores(*, registry, kube, cluster: str, names: list[str] | None = No
     if rebuild:
         registry.replace_cluster_stores(cluster, found)
     else:
-        for store in found:
-            registry.put_store(store)
-        for name, old in known.items():
-            if (names is None or name in names) and name not in found_names:
-                registry.remove_store(cluster, name)
-                notes.append(f"store {name} no longer exists in the cluster; removed its record")
+        gone = [name for name in known if (names is None or name in names) and name not in found_names]
+        notes += [f"store {name} no longer exists in the cluster; removed its record" for name in gone]
+        registry.upsert_stores(cluster, found, remove=gone)
     return sorted(found, key=lambda s: s.name), notes + registry.notices
 
 

@@ -68,18 +68,27 @@ def _read_json(path: Path) -> dict | None:
     return data
 
 
-def _storage_class(path: Path):
+def _storage_class(path: Path, current: dict | None):
     from tinydb.storages import Storage
 
     class AtomicJSONStorage(Storage):
+        """Reads the file once per transaction and writes it once, at commit: a transaction that
+        raises writes nothing, and a batch of changes costs one fsync."""
+
         def __init__(self, *_args, **_kwargs):  # TinyDB passes its own path/options; ours is bound
-            pass
+            self.data = current  # already read (and checked) under the lock
+            self.dirty = False
 
         def read(self):
-            return _read_json(path)
+            return self.data
 
         def write(self, data):
-            _atomic_write(path, json.dumps(data, sort_keys=True, separators=(",", ":")))
+            self.data, self.dirty = data, True
+
+        def commit(self):
+            if self.dirty:
+                _atomic_write(path, json.dumps(self.data, sort_keys=True, separators=(",", ":")))
+                self.dirty = False
 
         def close(self):
             pass
@@ -132,14 +141,16 @@ class Registry:
         with file_lock(self.lock_path, timeout_s=60, what="the registry lock"):
             self._clean_stale_temp_files()
             try:
-                _read_json(self.path)
+                current = _read_json(self.path)
             except _Unparseable as err:
                 # A write must not be lost because an older file was damaged: set it aside, say so.
                 moved = self._move_aside(str(err))
                 self.notices.append(f"{moved.message}; {moved.hint}")
-            db = TinyDB(self.path, storage=_storage_class(self.path))
+                current = None
+            db = TinyDB(self.path, storage=_storage_class(self.path, current))
             try:
                 yield db
+                db.storage.commit()
             finally:
                 db.close()
             if self.path.exists():
@@ -199,6 +210,19 @@ class Registry:
         q = Query()
         with self.transaction() as db:
             return bool(db.table(STORES).remove((q.cluster == cluster) & (q.name == name)))
+
+    def upsert_stores(self, cluster: str, stores: list[Store], remove: list[str] = ()) -> None:
+        """Many records in one locked write (store list --refresh): one fsync, not one per store."""
+        from tinydb import Query
+
+        q = Query()
+        with self.transaction() as db:
+            table = db.table(STORES)
+            for store in stores:
+                record = {k: v for k, v in store.to_json().items() if k != "id"}
+                table.upsert(record, (q.cluster == store.cluster) & (q.name == store.name))
+            for name in remove:
+                table.remove((q.cluster == cluster) & (q.name == name))
 
     def replace_cluster_stores(self, cluster: str, stores: list[Store]) -> None:
         """For `store sync`: the cluster's view replaces every record of that cluster at once."""
