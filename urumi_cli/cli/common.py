@@ -16,7 +16,8 @@ ContextOpt = Annotated[Optional[str], typer.Option(
     "--context", help="kube context (default: the --kubeconfig file's current context if given, "
                       "else kind-urumi from `urumi cluster up`)", show_default=False)]
 OutputOpt = Annotated[str, typer.Option("--output", "-o", help="table, json or yaml")]
-TimeoutOpt = Annotated[Optional[str], typer.Option("--timeout", help="e.g. 90s, 10m", show_default=False)]
+TimeoutOpt = Annotated[Optional[str], typer.Option(
+    "--timeout", help="e.g. 90s, 10m (create: 10m, delete: 5m, test: 5m)", show_default=False)]
 
 
 def resolve_target(kubeconfig: str | None, context: str | None) -> Target:
