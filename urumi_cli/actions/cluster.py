@@ -3,8 +3,6 @@ kind rewrites the kubeconfig and parallel create/delete fight over its lock."""
 
 from __future__ import annotations
 
-import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 

@@ -433,7 +433,7 @@ def get_store(name: str, *, registry, kube, cluster: str) -> Store:
 
 def credentials(name: str, *, kube, registry, cluster: str) -> dict:
     namespace = namespace_for(name)
-    _managed_namespace(kube.get_namespace(namespace), name) or _raise_not_found(name, cluster)
+    _require_store_namespace(kube, name, cluster)
     data = kube.read_secret(namespace, SECRET_NAME)
     if data is None:
         raise NotFound(f"store {name} has no {SECRET_NAME} Secret in {namespace}",
@@ -446,13 +446,16 @@ def credentials(name: str, *, kube, registry, cluster: str) -> dict:
             "password": data.get("admin-password", "")}
 
 
-def _raise_not_found(name: str, cluster: str):
-    raise NotFound(f"store {name} not found in cluster {cluster}", "list stores with `urumi store list`")
+def _require_store_namespace(kube, name: str, cluster: str) -> dict:
+    ns = _managed_namespace(kube.get_namespace(namespace_for(name)), name)
+    if ns is None:
+        raise NotFound(f"store {name} not found in cluster {cluster}", "list stores with `urumi store list`")
+    return ns
 
 
 def test_store(name: str, *, helm, kube, target: Target, timeout_s: float) -> str:
     namespace = namespace_for(name)
-    _managed_namespace(kube.get_namespace(namespace), name) or _raise_not_found(name, target.context)
+    _require_store_namespace(kube, name, target.context)
     return helm.test(name, namespace=namespace, target=target, timeout_s=timeout_s)
 
 

@@ -6,7 +6,7 @@ import re
 import shutil
 from dataclasses import dataclass
 
-from urumi_cli.adapters.runner import TOOL_HINTS, CommandError, CommandRunner
+from urumi_cli.adapters.runner import TOOL_HINTS, CommandRunner
 from urumi_cli.errors import EnvironmentProblem, TimedOut, ToolMissing
 
 _VERSION = re.compile(r"v?(\d+)\.(\d+)(?:\.(\d+))?")
@@ -86,6 +86,3 @@ class Kubectl:
             text = result.stdout or result.stderr
         return require_at_least(parse_version("kubectl", text))
 
-
-def classify_failure(err: CommandError) -> str:
-    return err.summary()
