@@ -13,7 +13,7 @@ ENVS = ("local", "prod")
 LOCAL_DOMAIN = "localhost"
 INGRESS_NAMESPACE = "traefik"
 TRAEFIK_CHART_REPO = "https://traefik.github.io/charts"
-TRAEFIK_CHART_VERSION = "37.3.0"  # Traefik Proxy v3.6
+TRAEFIK_CHART_VERSION = "41.3.0"  # Traefik Proxy v3.7.11
 
 
 def urumi_home() -> Path:
