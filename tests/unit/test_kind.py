@@ -99,10 +99,10 @@ def test_get_clusters_with_docker_down_is_an_environment_problem(runner):
 
 
 def test_version_too_old_names_kind(runner, tool_path):
-    runner.on(["kind", "version"], stdout="kind v0.19.0 go1.20.4 linux/amd64")
+    runner.on(["kind", "version"], stdout="kind v0.23.0 go1.22.1 linux/amd64")
     with pytest.raises(ToolMissing) as info:
         Kind(runner).version()
-    assert "kind" in info.value.message and "0.19" in info.value.message and "too old" in info.value.message
+    assert "kind" in info.value.message and "0.23" in info.value.message and "too old" in info.value.message
     assert info.value.hint
 
 

@@ -10,7 +10,8 @@ from urumi_cli.adapters.runner import TOOL_HINTS, CommandRunner
 from urumi_cli.errors import EnvironmentProblem, TimedOut, ToolMissing
 
 _VERSION = re.compile(r"v?(\d+)\.(\d+)(?:\.(\d+))?")
-MIN_VERSIONS = {"kind": (0, 20), "helm": (3, 12), "kubectl": (1, 27)}
+# kind 0.24 is the first whose default CNI enforces NetworkPolicy: store isolation depends on it.
+MIN_VERSIONS = {"kind": (0, 24), "helm": (3, 12), "kubectl": (1, 27)}
 
 
 @dataclass(frozen=True)
