@@ -67,6 +67,13 @@ def test_woocommerce_lifecycle(urumi, control_plane):
     assert helm_release_revision(cp, "shop") == revision
     assert secret_values(cp, "store-shop") == stored
 
+    # helm tests (storefront 200, a COD order): KWOK runs no container, so this proves the wiring:
+    # urumi runs `helm test` on the right release and reports the result.
+    tested = urumi.run("store", "test", "shop", "-o", "json")
+    assert tested.returncode == 0, tested.stderr
+    report = json.loads(tested.stdout)
+    assert report["passed"] is True and "shop-test-order" in report["output"]
+
     # Same name, other type: a clear error, nothing changed.
     other = urumi.create("shop", "medusa")
     assert other.returncode == 1
@@ -134,6 +141,15 @@ def test_timeout_exceeded_is_a_clear_failure(urumi, tmp_path):
     [store] = urumi.json("store", "list")
     assert store["status"] == "failed"
     assert urumi.run("store", "delete", "slow", "--yes").returncode == 0
+
+
+def test_store_test_reports_a_failing_helm_test(urumi, tmp_path):
+    values = write_values(tmp_path, "failing-test.yaml", "tests:\n  podAnnotations:\n    urumi.test/simulate: fail\n")
+    assert urumi.create("testfail", "woocommerce", "-f", values).returncode == 0
+    result = urumi.run("store", "test", "testfail", "--timeout", "60s")
+    assert result.returncode == 1, result.stderr
+    assert "helm test for testfail failed" in one_error_line(result.stderr)
+    assert urumi.run("store", "delete", "testfail", "--yes").returncode == 0
 
 
 def test_sync_rebuilds_a_deleted_registry(urumi):
