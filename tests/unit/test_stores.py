@@ -148,6 +148,17 @@ def test_rerun_of_a_ready_store_does_not_upgrade_again(create, helm, registry):
     assert result.store == before and result.ready_observed_at is not None
 
 
+def test_rerun_of_a_provisioning_store_waits_without_upgrading(create, helm, registry):
+    first = create(wait=False)
+    assert first.store.status == "provisioning"
+    again = create()
+    assert again.store.status == "ready"
+    assert helm.names().count("upgrade_install") == 1  # the deployed release was waited for, not re-applied
+    # ... unless the user passes values: that is an explicit change.
+    create(values_files=(__file__,))
+    assert helm.names().count("upgrade_install") == 2
+
+
 def test_failed_store_is_retried(create, helm, registry):
     def fail(release, info):
         raise OperationFailed("helm failed: `helm upgrade ...` exited with 1: Error: boom")

@@ -192,11 +192,17 @@ def create_store(opts: CreateOptions, *, registry, helm, kube, reporter, locks_d
         reporter.done("cluster", f"cluster {cluster} reachable")
 
         release = helm.status(opts.name, namespace=namespace, target=opts.target) if ns else None
-        if existing and existing.status == StoreStatus.READY.value and release and release.status == "deployed":
+        if (existing and existing.status == StoreStatus.READY.value and release and release.status == "deployed"
+                and not opts.values_files):
             # Idempotent re-run: confirm from the cluster instead of trusting the record.
             ready_at = wait_until_ready(kube, namespace=namespace, release=opts.name, deadline=deadline,
                                         reporter=reporter, since_epoch=time.time())
             return CreateResult(existing, created=False, ready_observed_at=ready_at)
+        # A deployed release that is not known to have failed is still coming up (e.g. --no-wait, a
+        # lost registry, an interrupted wait): wait for it rather than upgrading it again. A failed
+        # store, a pending release or explicit --values go through helm.
+        already_deployed = (release is not None and release.status == "deployed" and not opts.values_files
+                            and not (existing and existing.status == StoreStatus.FAILED.value))
 
         now = now_iso()
         store = Store(
@@ -225,7 +231,10 @@ def create_store(opts: CreateOptions, *, registry, helm, kube, reporter, locks_d
                                        f"{'new' if fresh else 'existing'} credentials Secret")
 
             phase = "running helm"
-            if release and release.status in PENDING_STATES:
+            if already_deployed:
+                reporter.step("helm", f"release {opts.name}")
+                reporter.done("helm", f"release {opts.name} already deployed (revision {release.revision})")
+            elif release and release.status in PENDING_STATES:
                 # Our per-store lock is held, so no urumi process is driving this release: it is
                 # left over from a killed helm. Recover instead of failing "another operation...".
                 reporter.step("recover", f"recovering release {opts.name} stuck in {release.status}")
@@ -234,18 +243,19 @@ def create_store(opts: CreateOptions, *, registry, helm, kube, reporter, locks_d
                 else:
                     helm.rollback(opts.name, namespace=namespace, target=opts.target)
                 reporter.done("recover", f"recovered release {opts.name} from {release.status}")
-            reporter.step("helm", f"helm upgrade --install {opts.name} ({opts.type.value}, {opts.env})")
-            with tempfile.TemporaryDirectory(prefix="urumi-values-") as tmp:
-                generated = Path(tmp) / "urumi-values.yaml"
-                generated.write_text(_generated_values(opts))
-                helm.upgrade_install(
-                    opts.name, chart, namespace=namespace, target=opts.target,
-                    values_files=[overlay, str(generated), *opts.values_files],
-                    timeout_s=max(30.0, deadline - clock()),
-                )
-            reporter.done("helm", f"helm applied {opts.type.value} chart")
-            if existing is not None or release is not None:
-                _replace_stuck_statefulset_pods(kube, namespace, opts.name, deadline, reporter)
+            if not already_deployed:
+                reporter.step("helm", f"helm upgrade --install {opts.name} ({opts.type.value}, {opts.env})")
+                with tempfile.TemporaryDirectory(prefix="urumi-values-") as tmp:
+                    generated = Path(tmp) / "urumi-values.yaml"
+                    generated.write_text(_generated_values(opts))
+                    helm.upgrade_install(
+                        opts.name, chart, namespace=namespace, target=opts.target,
+                        values_files=[overlay, str(generated), *opts.values_files],
+                        timeout_s=max(30.0, deadline - clock()),
+                    )
+                reporter.done("helm", f"helm applied {opts.type.value} chart")
+                if existing is not None or release is not None:
+                    _replace_stuck_statefulset_pods(kube, namespace, opts.name, deadline, reporter)
 
             if not opts.wait:
                 store = registry.update_store(cluster, opts.name, message="installed; not waiting (--no-wait)",
