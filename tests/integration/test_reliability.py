@@ -183,7 +183,18 @@ def test_ctrl_c_while_waiting_keeps_the_store_provisioning_and_rerun_finishes(ur
     assert proc.returncode == 130, err
     [store] = urumi.json("store", "list")
     assert store["status"] == "provisioning" and "interrupted while waiting" in store["message"]
-    assert urumi.create("intw", "woocommerce", "--timeout", "120s").returncode == 0
+
+    # The re-run picks up the wait (no second helm upgrade) and finishes when the database gets
+    # ready: here, when the slow-database simulation is lifted (template patched, pod recreated).
+    rerun = urumi.popen("store", "create", "--type", "woocommerce", "--name", "intw", "--timeout", "120s")
+    time.sleep(2)
+    control_plane.kubectl("patch", "statefulset", "intw-mariadb", "-n", "store-intw", "--type", "json", "-p",
+                          '[{"op": "remove", "path": "/spec/template/metadata/annotations/urumi.test~1simulate"}]')
+    control_plane.kubectl("delete", "pod", "intw-mariadb-0", "-n", "store-intw", "--wait=false")
+    _, err = rerun.communicate(timeout=120)
+    assert rerun.returncode == 0, err
+    assert "already deployed (revision 1)" in err
+    assert urumi.json("store", "get", "intw")["status"] == "ready"
     assert urumi.run("store", "delete", "intw", "--yes").returncode == 0
 
 
