@@ -301,6 +301,17 @@ class FakeKube:
         self._record("list", resource, namespace)
         return copy.deepcopy(self.objects.get(namespace, {}).get(resource, [])), "1"
 
+    def list_objects(self, resource, namespace, selector=None):
+        self._record("list_objects", resource, namespace)
+        if namespace:
+            return copy.deepcopy(self.objects.get(namespace, {}).get(resource, []))
+        found = []  # all namespaces: objects carry their namespace, as the API server's do
+        for ns, resources in self.objects.items():
+            for item in copy.deepcopy(resources.get(resource, [])):
+                item["metadata"].setdefault("namespace", ns)
+                found.append(item)
+        return found
+
     def watch(self, resource, namespace, selector, resource_version, timeout_s, field_selector=None):
         # A quiet server: nothing changes; the session ends shortly (the loop then watches again).
         self.closed.wait(0.05)

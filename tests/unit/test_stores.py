@@ -447,13 +447,13 @@ def test_statefulset_pod_stuck_on_the_previous_template_is_replaced_on_retry():
     class Kube:
         deleted: list = []
 
-        def list(self, resource, namespace, selector):
+        def list_objects(self, resource, namespace, selector):
             assert selector == "app.kubernetes.io/instance=shop"
             if resource == "statefulsets":
                 return [{"metadata": {"name": "shop-mariadb", "generation": 2},
-                         "status": {"observedGeneration": 2, "updateRevision": "rev-new"}}], "1"
+                         "status": {"observedGeneration": 2, "updateRevision": "rev-new"}}]
             return [pod("shop-mariadb-0", "rev-old", ready=False), pod("shop-mariadb-1", "rev-old", ready=True),
-                    pod("shop-mariadb-2", "rev-new", ready=False)], "1"
+                    pod("shop-mariadb-2", "rev-new", ready=False)]
 
         def delete_pod(self, namespace, name):
             self.deleted.append((namespace, name))
@@ -462,3 +462,30 @@ def test_statefulset_pod_stuck_on_the_previous_template_is_replaced_on_retry():
     _replace_stuck_statefulset_pods(kube, "store-shop", "shop", _time.monotonic() + 30, RecordingReporter())
     # Only the pod that is both on the old template and not ready: a ready old pod rolls normally.
     assert kube.deleted == [("store-shop", "shop-mariadb-0")]
+
+
+def test_refresh_lists_each_resource_once_across_namespaces(kube, registry):
+    for name in ("alpha", "beta", "gamma"):
+        _labelled(kube, name, f"https://{name}.example.com/")
+    kube.objects["store-beta"]["jobs"] = [job("beta-setup", release="beta", state="running")]
+    found, _ = refresh_stores(registry=registry, kube=kube, cluster=CLUSTER)
+    assert [(s.name, s.status) for s in found] == [("alpha", "ready"), ("beta", "provisioning"), ("gamma", "ready")]
+    calls = kube.called("list_objects")
+    assert len(calls) == 4 and {c[2] for c in calls} == {""}  # 4 lists in all, not 4 per store
+
+
+def test_refresh_falls_back_to_each_namespace_without_cluster_wide_rights(kube, registry, monkeypatch):
+    from urumi_cli.adapters.kube import Forbidden
+
+    for name in ("alpha", "beta"):
+        _labelled(kube, name, f"https://{name}.example.com/")
+    real = kube.list_objects
+
+    def namespaced_only(resource, namespace, selector=None):
+        if not namespace:
+            raise Forbidden("the API of context 'kind-urumi' refused the request: forbidden")
+        return real(resource, namespace, selector)
+
+    monkeypatch.setattr(kube, "list_objects", namespaced_only)
+    found, _ = refresh_stores(registry=registry, kube=kube, cluster=CLUSTER)
+    assert [(s.name, s.status) for s in found] == [("alpha", "ready"), ("beta", "ready")]

@@ -19,6 +19,7 @@ from pathlib import Path
 from urumi_cli import config
 from urumi_cli.actions.waiting import diagnose, evaluate, Snapshot, wait_until_ready
 from urumi_cli.adapters.helm import PENDING_STATES
+from urumi_cli.adapters.kube import Forbidden
 from urumi_cli.adapters.locks import file_lock
 from urumi_cli.errors import (
     Conflict,
@@ -297,12 +298,12 @@ def _replace_stuck_statefulset_pods(kube, namespace: str, release: str, deadline
     selector = f"{INSTANCE_LABEL}={release}"
     settle_until = min(deadline, time.monotonic() + settle_s)
     while True:
-        sets, _ = kube.list("statefulsets", namespace, selector)
+        sets = kube.list_objects("statefulsets", namespace, selector)
         if all((s.get("status") or {}).get("observedGeneration", 0) >= s["metadata"].get("generation", 0)
                for s in sets) or time.monotonic() >= settle_until:
             break
         time.sleep(0.1)
-    pods, _ = kube.list("pods", namespace, selector)
+    pods = kube.list_objects("pods", namespace, selector)
     for sts in sets:
         update_revision = (sts.get("status") or {}).get("updateRevision")
         if not update_revision:
@@ -370,14 +371,38 @@ def list_stores(*, registry, cluster: str | None) -> list[Store]:
     return registry.list_stores(cluster)
 
 
-def _status_from_cluster(kube, namespace: str, release: str, ns: dict) -> tuple[str, str]:
+STATUS_RESOURCES = ("deployments", "statefulsets", "jobs", "pods")
+
+
+def _objects_by_namespace(kube, releases: dict[str, str]) -> dict[str, Snapshot]:
+    """The workloads of each store namespace (namespace -> release). For several stores, one list
+    per resource across all namespaces, so `store list --refresh` costs the same API calls for 4
+    stores as for 400; per namespace for one store, or where listing across namespaces is denied."""
+    snaps = {ns: Snapshot() for ns in releases}
+    if len(releases) > 1:
+        try:
+            grouped: dict[str, dict[str, list]] = {ns: {r: [] for r in STATUS_RESOURCES} for ns in releases}
+            for resource in STATUS_RESOURCES:
+                for item in kube.list_objects(resource, "", INSTANCE_LABEL):
+                    meta = item["metadata"]
+                    ns = meta.get("namespace")
+                    if ns in releases and (meta.get("labels") or {}).get(INSTANCE_LABEL) == releases[ns]:
+                        grouped[ns][resource].append(item)
+            for ns, lists in grouped.items():
+                for resource, items in lists.items():
+                    snaps[ns].apply(resource, "LIST", items)
+            return snaps
+        except Forbidden:  # no cluster-wide list permission: ask each namespace instead
+            pass
+    for ns, release in releases.items():
+        for resource in STATUS_RESOURCES:
+            snaps[ns].apply(resource, "LIST", kube.list_objects(resource, ns, f"{INSTANCE_LABEL}={release}"))
+    return snaps
+
+
+def _status_from_cluster(snap: Snapshot, ns: dict) -> tuple[str, str]:
     if ns["metadata"].get("deletionTimestamp"):
         return StoreStatus.DELETING.value, "namespace terminating"
-    snap = Snapshot()
-    selector = f"{INSTANCE_LABEL}={release}"
-    for resource in ("deployments", "statefulsets", "jobs", "pods"):
-        items, _ = kube.list(resource, namespace, selector)
-        snap.apply(resource, "LIST", items)
     result = evaluate(snap)
     if result.failure:
         return StoreStatus.FAILED.value, result.failure
@@ -412,12 +437,13 @@ def refresh_stores(*, registry, kube, cluster: str, names: list[str] | None = No
         notes.append(f"{err.message}; rebuilding it from the cluster")  # sync is the way back
         known = {}
     found: list[Store] = []
-    for ns in namespaces:
-        name = (ns["metadata"].get("labels") or {}).get(LABEL_NAME)
-        if not name or (names and name not in names):
-            continue
-        store = _store_from_namespace(ns, cluster, known.get(name))
-        status, message = _status_from_cluster(kube, ns["metadata"]["name"], store.release, ns)
+    wanted = [(ns, _store_from_namespace(ns, cluster, known.get(ns["metadata"]["labels"][LABEL_NAME])))
+              for ns in namespaces
+              if (ns["metadata"].get("labels") or {}).get(LABEL_NAME)
+              and (not names or ns["metadata"]["labels"][LABEL_NAME] in names)]
+    snaps = _objects_by_namespace(kube, {ns["metadata"]["name"]: store.release for ns, store in wanted})
+    for ns, store in wanted:
+        status, message = _status_from_cluster(snaps[ns["metadata"]["name"]], ns)
         changes = {"status": status, "message": message, "updated_at": now_iso()}
         if status == StoreStatus.READY.value and not store.ready_at:
             changes["ready_at"] = now_iso()
@@ -471,11 +497,7 @@ def test_store(name: str, *, helm, kube, target: Target, timeout_s: float) -> st
 
 def describe_store(name: str, *, registry, kube, cluster: str) -> dict:
     store = get_store(name, registry=registry, kube=kube, cluster=cluster)
-    snap = Snapshot()
-    for resource in ("deployments", "statefulsets", "jobs", "pods"):
-        items, _ = kube.list(resource, store.namespace, f"{INSTANCE_LABEL}={store.release}")
-        snap.apply(resource, "LIST", items)
-    result = evaluate(snap)
+    result = evaluate(_objects_by_namespace(kube, {store.namespace: store.release})[store.namespace])
     return {
         **store.to_json(),
         "components": [{"name": c.name, "ready": c.ready, "detail": c.failed or c.detail} for c in result.components],

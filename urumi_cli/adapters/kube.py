@@ -40,6 +40,10 @@ class ApiDenied(Exception):
 class ResourceSource(Protocol):
     """What the watch loop needs from a cluster; KubeClient is the real one, tests script a fake."""
 
+    def list_objects(self, resource: str, namespace: str, selector: str | None = None) -> list[dict]:
+        """A one-off list (namespace "" = all namespaces); failures are urumi errors."""
+        return self._items(resource, namespace, selector).get("items", [])
+
     def list(self, resource: str, namespace: str, selector: str | None) -> tuple[list[dict], str]: ...
 
     def watch(self, resource: str, namespace: str, selector: str | None, resource_version: str,
@@ -265,18 +269,24 @@ class KubeClient:
             return "/api/v1/namespaces"
         group = {"pods": "/api/v1", "events": "/api/v1", "deployments": "/apis/apps/v1",
                  "statefulsets": "/apis/apps/v1", "jobs": "/apis/batch/v1"}[resource]
+        if not namespace:  # every namespace
+            return f"{group}/{resource}"
         return f"{group}/namespaces/{_q(namespace)}/{resource}"
 
     def _items(self, resource: str, namespace: str, selector: str | None = None) -> dict:
         query = {"labelSelector": selector} if selector else None
         return self._json("GET", self._path(resource, namespace), query=query)
 
+    def list_objects(self, resource: str, namespace: str, selector: str | None = None) -> list[dict]:
+        """A one-off list (namespace "" = all namespaces); failures are urumi errors."""
+        return self._items(resource, namespace, selector).get("items", [])
+
     def list(self, resource: str, namespace: str, selector: str | None) -> tuple[list[dict], str]:
         try:
             data = self._items(resource, namespace, selector)
         except ClusterUnreachable as err:
             raise TransientApiError(str(err)) from None
-        except _Forbidden as err:
+        except Forbidden as err:
             raise ApiDenied(str(err)) from None
         return data.get("items", []), data.get("metadata", {}).get("resourceVersion", "")
 
@@ -361,7 +371,7 @@ class _Conflict(OperationFailed):
     pass
 
 
-class _Forbidden(EnvironmentProblem):
+class Forbidden(EnvironmentProblem):
     pass
 
 
@@ -381,7 +391,7 @@ def _api_error(err, target: Target) -> Exception:
     if err.status == 409:
         return _Conflict(message)
     if err.status in (401, 403):
-        return _Forbidden(f"the API of context {target.context!r} refused the request: {message}",
+        return Forbidden(f"the API of context {target.context!r} refused the request: {message}",
                           "check that your kubeconfig user may manage namespaces, secrets and workloads")
     if err.status and err.status >= 500 or err.status == 0:
         return ClusterUnreachable(f"the Kubernetes API failed: {err.status} {message}",
