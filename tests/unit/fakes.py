@@ -318,15 +318,6 @@ class FakeKube:
         return
         yield  # pragma: no cover
 
-    def list_pods(self, namespace, selector=None):
-        return copy.deepcopy(self.objects.get(namespace, {}).get("pods", []))
-
-    def list_events(self, namespace):
-        return copy.deepcopy(self.objects.get(namespace, {}).get("events", []))
-
-    def list_deployments(self, namespace, selector=None):
-        return copy.deepcopy(self.objects.get(namespace, {}).get("deployments", []))
-
 
 # -- fake helm for the actions -----------------------------------------------------------------
 class FakeHelm:

@@ -91,7 +91,7 @@ def cluster_status(opts: ClusterOptions, *, kind, kube_factory, registry) -> Clu
         kube = kube_factory(opts.target)
         info.extra["server_version"] = kube.server_version()
         info.reachable = True
-        deployments = kube.list_deployments(config.INGRESS_NAMESPACE)
+        deployments = kube.list_objects("deployments", config.INGRESS_NAMESPACE)
         info.ingress_ready = bool(deployments) and all(deployment_progress(d)[0] for d in deployments)
         info.message = "ready" if info.ingress_ready else "ingress controller not ready; run `urumi cluster up`"
     except UrumiError as err:

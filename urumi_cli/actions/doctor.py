@@ -74,7 +74,7 @@ def run_doctor(*, docker, kind, helm, kubectl, kube_factory, target, cluster_exi
     checks.append(ctx)
     if ctx.ok:
         def ingress() -> str:
-            deps = kube_factory(target).list_deployments(config.INGRESS_NAMESPACE)
+            deps = kube_factory(target).list_objects("deployments", config.INGRESS_NAMESPACE)
             if not deps:
                 raise UrumiError(f"no ingress controller in namespace {config.INGRESS_NAMESPACE}",
                                  "run `urumi cluster up` (it installs Traefik)")

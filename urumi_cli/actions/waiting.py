@@ -173,14 +173,14 @@ def diagnose(kube, namespace: str, release: str | None = None, limit: int = 10) 
     lines: list[str] = []
     try:
         selector = f"{INSTANCE_LABEL}={release}" if release else None
-        for pod in kube.list_pods(namespace, selector):
+        for pod in kube.list_objects("pods", namespace, selector):
             reason = pod_failure(pod)
             phase = (pod.get("status") or {}).get("phase")
             if reason:
                 lines.append(f"pod {pod['metadata']['name']}: {reason}")
             elif phase == "Pending" or not is_pod_ready(pod) and phase != "Succeeded":
                 lines.append(f"pod {pod['metadata']['name']}: {phase}, not ready")
-        events = sorted(kube.list_events(namespace), key=_event_time)
+        events = sorted(kube.list_objects("events", namespace), key=_event_time)
         for event in [e for e in events if e.get("type") == "Warning"][-limit:]:
             obj = event.get("involvedObject") or {}
             lines.append(f"event {event.get('reason')} on {(obj.get('kind') or '').lower()}/{obj.get('name')}: "

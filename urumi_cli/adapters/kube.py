@@ -333,21 +333,6 @@ class KubeClient:
         except _NotFound:
             pass
 
-    def list_events(self, namespace: str) -> list[dict]:
-        return self._items("events", namespace).get("items", [])
-
-    def list_pods(self, namespace: str, selector: str | None = None) -> list[dict]:
-        return self._items("pods", namespace, selector).get("items", [])
-
-    def get_deployment(self, namespace: str, name: str) -> dict | None:
-        try:
-            return self._json("GET", f"{self._path('deployments', namespace)}/{_q(name)}")
-        except _NotFound:
-            return None
-
-    def list_deployments(self, namespace: str, selector: str | None = None) -> list[dict]:
-        return self._items("deployments", namespace, selector).get("items", [])
-
 
 class _HttpStatus(Exception):
     """A non-2xx answer of the API server (status, reason, body: what _api_error reads)."""
