@@ -45,6 +45,10 @@ class ClusterUnreachable(EnvironmentProblem):
     pass
 
 
+class Forbidden(EnvironmentProblem):
+    """The API refused the request (401/403): the kubeconfig user lacks a permission."""
+
+
 class NotFound(UrumiError):
     exit_code = EXIT_NOT_FOUND
 

@@ -475,7 +475,7 @@ def test_refresh_lists_each_resource_once_across_namespaces(kube, registry):
 
 
 def test_refresh_falls_back_to_each_namespace_without_cluster_wide_rights(kube, registry, monkeypatch):
-    from urumi_cli.adapters.kube import Forbidden
+    from urumi_cli.errors import Forbidden
 
     for name in ("alpha", "beta"):
         _labelled(kube, name, f"https://{name}.example.com/")

@@ -11,8 +11,8 @@ import pytest
 
 from fakes import END, deployment, event, job, pod, ready_objects
 from urumi_cli.actions.waiting import wait_until_ready
-from urumi_cli.adapters import kube as kube_mod
-from urumi_cli.adapters.kube import ApiDenied, Gone, ResourceStreams, TransientApiError, list_then_watch
+from urumi_cli.adapters import watching as kube_mod
+from urumi_cli.adapters.watching import ApiDenied, Gone, ResourceStreams, TransientApiError, list_then_watch
 from urumi_cli.errors import ClusterUnreachable, OperationFailed, TimedOut
 
 pytestmark = pytest.mark.timeout(30)

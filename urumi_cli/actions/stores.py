@@ -19,7 +19,7 @@ from pathlib import Path
 from urumi_cli import config
 from urumi_cli.actions.waiting import diagnose, evaluate, Snapshot, wait_until_ready
 from urumi_cli.adapters.helm import PENDING_STATES
-from urumi_cli.adapters.kube import Forbidden
+from urumi_cli.errors import Forbidden
 from urumi_cli.adapters.locks import file_lock
 from urumi_cli.errors import (
     Conflict,

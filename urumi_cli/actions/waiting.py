@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from urumi_cli.adapters.kube import ResourceStreams, ResourceSource
+from urumi_cli.adapters.watching import ResourceSource, ResourceStreams
 from urumi_cli.errors import ClusterUnreachable, OperationFailed, TimedOut
 from urumi_cli.models import COMPONENT_ORDER, ComponentState
 from urumi_cli.readiness import (

@@ -1,126 +1,22 @@
-"""The Kubernetes API through the official client, imported lazily (~0.2 s at start-up).
+"""The Kubernetes REST API through the official client's configuration and connection pool.
 
-Objects cross this seam as plain dicts (raw JSON, no client models), so the readiness logic and
-the list-then-watch loop can be unit-tested with scripted events. Watching follows kopf: list,
-then watch from the list's resourceVersion with a short server timeout and a client read timeout;
-on 410 Gone, a read timeout or a dropped connection, list again, until the caller's deadline.
+Objects cross this seam as plain dicts (raw JSON, no client models), so readiness is a pure
+function of them and the watch loop (adapters/watching.py) can be tested with scripted events.
+`kubernetes` is imported only when a client is built, never at CLI start-up.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import queue
-import threading
 import time
-from dataclasses import dataclass
-from typing import Iterator, Protocol
+from typing import Iterator
 
-from urumi_cli.errors import ClusterUnreachable, EnvironmentProblem, OperationFailed
+from urumi_cli.adapters.watching import WATCH_SERVER_TIMEOUT_S, ApiDenied, Gone, TransientApiError
+from urumi_cli.errors import ClusterUnreachable, Forbidden, OperationFailed
 from urumi_cli.models import Target
 
-RESOURCES = ("pods", "deployments", "statefulsets", "jobs", "events")
-WATCH_SERVER_TIMEOUT_S = 30
 CONNECT_TIMEOUT_S = 5
-MAX_CONSECUTIVE_FAILURES = 5
-
-
-class Gone(Exception):
-    """410: the resourceVersion is too old; list again."""
-
-
-class TransientApiError(Exception):
-    """A dropped connection or timeout: worth a bounded retry."""
-
-
-class ApiDenied(Exception):
-    pass
-
-
-class ResourceSource(Protocol):
-    """What the watch loop needs from a cluster; KubeClient is the real one, tests script a fake."""
-
-    def list_objects(self, resource: str, namespace: str, selector: str | None = None) -> list[dict]:
-        """A one-off list (namespace "" = all namespaces); failures are urumi errors."""
-        return self._items(resource, namespace, selector).get("items", [])
-
-    def list(self, resource: str, namespace: str, selector: str | None) -> tuple[list[dict], str]: ...
-
-    def watch(self, resource: str, namespace: str, selector: str | None, resource_version: str,
-              timeout_s: int) -> Iterator[tuple[str, dict]]: ...
-
-
-@dataclass
-class StreamItem:
-    resource: str
-    kind: str  # "LIST" (a fresh full list), "ADDED", "MODIFIED", "DELETED", "ERROR"
-    obj: dict | list | None = None
-    error: Exception | None = None
-
-
-def list_then_watch(source: ResourceSource, resource: str, namespace: str, selector: str | None,
-                    out: "queue.Queue[StreamItem]", stop: threading.Event,
-                    backoff_s: float = 0.5) -> None:
-    """Feed `out` until `stop` is set. A fresh LIST replaces what the consumer knew of `resource`."""
-    failures = 0
-    resource_version = None
-    while not stop.is_set():
-        try:
-            if resource_version is None:
-                items, resource_version = source.list(resource, namespace, selector)
-                out.put(StreamItem(resource, "LIST", items))
-            for kind, obj in source.watch(resource, namespace, selector, resource_version, WATCH_SERVER_TIMEOUT_S):
-                if stop.is_set():
-                    return
-                failures = 0
-                rv = (obj.get("metadata") or {}).get("resourceVersion")
-                if rv:
-                    resource_version = rv
-                if kind != "BOOKMARK":
-                    out.put(StreamItem(resource, kind, obj))
-            # The server ended the watch (its timeout): resume from the last resourceVersion.
-        except Gone:
-            resource_version = None  # re-list
-        except TransientApiError as err:
-            failures += 1
-            resource_version = None
-            if failures >= MAX_CONSECUTIVE_FAILURES:
-                out.put(StreamItem(resource, "ERROR", error=err))
-                return
-            stop.wait(min(backoff_s * 2 ** (failures - 1), 5.0))
-        except ApiDenied as err:
-            out.put(StreamItem(resource, "ERROR", error=err))
-            return
-        except Exception as err:  # never die silently in a thread: the consumer decides
-            out.put(StreamItem(resource, "ERROR", error=err))
-            return
-
-
-class ResourceStreams:
-    """One list-then-watch thread per resource type in one namespace, merged into one queue."""
-
-    def __init__(self, source: ResourceSource, namespace: str, selectors: dict[str, str | None]):
-        self.queue: "queue.Queue[StreamItem]" = queue.Queue()
-        self.stop = threading.Event()
-        self.threads = [
-            threading.Thread(target=list_then_watch, name=f"watch-{res}", daemon=True,
-                             args=(source, res, namespace, sel, self.queue, self.stop))
-            for res, sel in selectors.items()
-        ]
-
-    def __enter__(self) -> "ResourceStreams":
-        for thread in self.threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop.set()  # daemon threads end at their next event or server timeout
-
-    def get(self, timeout: float) -> StreamItem | None:
-        try:
-            return self.queue.get(timeout=max(0.0, timeout))
-        except queue.Empty:
-            return None
 
 
 class KubeClient:
@@ -292,7 +188,6 @@ class KubeClient:
 
     def watch(self, resource: str, namespace: str, selector: str | None, resource_version: str,
               timeout_s: int, field_selector: str | None = None) -> Iterator[tuple[str, dict]]:
-        from kubernetes.watch.watch import iter_resp_lines
         from urllib3.exceptions import HTTPError
 
         query = {"watch": "true", "resourceVersion": resource_version, "timeoutSeconds": timeout_s,
@@ -314,7 +209,7 @@ class KubeClient:
         except (HTTPError, OSError) as err:
             raise TransientApiError(_short(err)) from None
         try:
-            for line in iter_resp_lines(response):
+            for line in _lines(response):
                 event = json.loads(line)
                 kind, obj = event.get("type"), event.get("object") or {}
                 if kind == "ERROR":
@@ -332,6 +227,17 @@ class KubeClient:
             self._json("DELETE", f"/api/v1/namespaces/{_q(namespace)}/pods/{_q(name)}")
         except _NotFound:
             pass
+
+
+def _lines(response) -> Iterator[bytes]:
+    """The watch stream's JSON lines as they arrive (the API server sends them chunked)."""
+    buffer = b""
+    for chunk in response.stream(amt=None, decode_content=False):
+        buffer += chunk
+        *complete, buffer = buffer.split(b"\n")
+        yield from (line for line in complete if line.strip())
+    if buffer.strip():
+        yield buffer
 
 
 class _HttpStatus(Exception):
@@ -353,10 +259,6 @@ class _NotFound(OperationFailed):
 
 
 class _Conflict(OperationFailed):
-    pass
-
-
-class Forbidden(EnvironmentProblem):
     pass
 
 
