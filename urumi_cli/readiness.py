@@ -55,6 +55,34 @@ def pod_failure(pod: dict) -> str | None:
     return None
 
 
+def is_hook(obj: dict) -> bool:
+    """Helm hook objects (`helm test` pods): not part of a store's readiness."""
+    return "helm.sh/hook" in ((obj.get("metadata") or {}).get("annotations") or {})
+
+
+def parse_time(stamp: str | None) -> float:
+    """An RFC 3339 timestamp of the API as epoch seconds; 0.0 when absent or unreadable."""
+    if not stamp:
+        return 0.0
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return 0.0
+
+
+def event_time(event: dict) -> float:
+    meta = event.get("metadata") or {}
+    return parse_time(event.get("lastTimestamp") or event.get("eventTime") or meta.get("creationTimestamp"))
+
+
+def condition_since(obj: dict, kind: str) -> float:
+    """When condition `kind` last became True (epoch seconds), 0.0 if it is not True."""
+    cond = _conditions(obj).get(kind) or {}
+    return parse_time(cond.get("lastTransitionTime")) if cond.get("status") == "True" else 0.0
+
+
 def _owned_by_job(obj: dict) -> bool:
     return any(ref.get("kind") == "Job" for ref in (obj.get("metadata") or {}).get("ownerReferences") or [])
 

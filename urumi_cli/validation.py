@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 from urumi_cli.errors import UsageError
-from urumi_cli.models import StoreType
 
 # Store name -> Helm release (<= 53), namespace store-<name> (<= 63), StatefulSet pods and their
 # controller-revision-hash label (<name>-mariadb-<10 chars> <= 63), host <name>.<domain>.
@@ -32,12 +31,11 @@ def validate_store_name(name: str) -> str:
     return name
 
 
-def validate_store_type(value: str) -> StoreType:
-    try:
-        return StoreType(value)
-    except ValueError:
-        choices = ", ".join(t.value for t in StoreType)
-        raise UsageError(f"unknown store type {value!r}", f"choose one of: {choices}") from None
+def validate_store_type(value: str) -> str:
+    """The name of an engine (urumi_cli/actions/engines/)."""
+    from urumi_cli.actions.engines import engine_for
+
+    return engine_for(value).name
 
 
 def validate_env(value: str) -> str:

@@ -102,7 +102,8 @@ def meta(name, *, release="shop", component=None, generation=1, rv="1", **extra)
     labels = {INSTANCE_LABEL: release}
     if component:
         labels[COMPONENT_LABEL] = component
-    return {"name": name, "labels": labels, "generation": generation, "resourceVersion": rv, **extra}
+    return {"name": name, "uid": f"uid-{name}", "labels": labels, "generation": generation, "resourceVersion": rv,
+            **extra}
 
 
 def deployment(name="shop-web", *, ready=True, component="web", release="shop", replicas=1, rv="1") -> dict:
@@ -149,7 +150,17 @@ def event(name="ev1", *, reason="FailedCreate", type_="Warning", kind="ReplicaSe
           rv="1") -> dict:
     return {"metadata": {"name": name, "resourceVersion": rv, "creationTimestamp": when},
             "type": type_, "reason": reason, "message": message, "lastTimestamp": when,
-            "involvedObject": {"kind": kind, "name": obj}}
+            "involvedObject": {"kind": kind, "name": obj, "uid": f"uid-{obj}"}}
+
+
+def matches(obj: dict, selector: str | None) -> bool:
+    """A label selector as the API server applies it (equality and existence terms, ANDed)."""
+    labels = (obj.get("metadata") or {}).get("labels") or {}
+    for term in filter(None, (selector or "").split(",")):
+        key, _, value = term.partition("=")
+        if key not in labels or ("=" in term and labels[key] != value):
+            return False
+    return True
 
 
 def ready_objects(release="shop") -> dict[str, list[dict]]:
@@ -220,7 +231,7 @@ class ScriptedSource:
 
 # -- fake kube for the actions -----------------------------------------------------------------
 class FakeKube:
-    """Implements what actions.stores calls on KubeClient, over in-memory namespaces."""
+    """Implements KubeClient over in-memory namespaces, with the same method signatures."""
 
     def __init__(self):
         self.namespaces: dict[str, dict] = {}
@@ -228,6 +239,7 @@ class FakeKube:
         self.objects: dict[str, dict[str, list[dict]]] = {}  # namespace -> resource -> items
         self.calls: list[tuple] = []
         self.stuck: dict | None = None  # namespace object wait_namespace_gone reports as still there
+        self.logs: dict[tuple[str, str, str], str] = {}  # (namespace, pod, container) -> what it printed
         self.closed = threading.Event()
 
     def _record(self, *call):
@@ -273,8 +285,17 @@ class FakeKube:
         self.secrets[(namespace, name)] = dict(data)
         return True
 
+    def put_secret(self, namespace, name, data, labels):
+        self._record("put_secret", namespace, name)
+        self.secrets[(namespace, name)] = dict(data)
+
     def read_secret(self, namespace, name):
         return copy.deepcopy(self.secrets.get((namespace, name)))
+
+    def read_log(self, namespace, pod, *, container, tail_lines=20, previous=False):
+        self._record("read_log", namespace, pod, container, previous)
+        lines = self.logs.get((namespace, pod, container), "").splitlines()
+        return "\n".join(lines[-tail_lines:])
 
     def delete_namespace(self, name):
         self._record("delete_namespace", name)
@@ -294,23 +315,28 @@ class FakeKube:
 
     def list_namespaces(self, selector):
         self._record("list_namespaces", selector)
-        return [copy.deepcopy(ns) for ns in self.namespaces.values()
-                if ns["metadata"]["labels"].get("app.kubernetes.io/managed-by") == "urumi"]
+        return [copy.deepcopy(ns) for ns in self.namespaces.values() if matches(ns, selector)]
+
+    def _select(self, resource, namespace, selector) -> list[dict]:
+        if resource == "namespaces":
+            return [copy.deepcopy(ns) for ns in self.namespaces.values() if matches(ns, selector)]
+        found = []  # "" = all namespaces: objects carry their namespace, as the API server's do
+        for ns, resources in self.objects.items():
+            if namespace and ns != namespace:
+                continue
+            for item in copy.deepcopy(resources.get(resource, [])):
+                item["metadata"].setdefault("namespace", ns)
+                if resource == "events" or matches(item, selector):
+                    found.append(item)
+        return found
 
     def list(self, resource, namespace, selector):
         self._record("list", resource, namespace)
-        return copy.deepcopy(self.objects.get(namespace, {}).get(resource, [])), "1"
+        return self._select(resource, namespace, selector), "1"
 
     def list_objects(self, resource, namespace, selector=None):
         self._record("list_objects", resource, namespace)
-        if namespace:
-            return copy.deepcopy(self.objects.get(namespace, {}).get(resource, []))
-        found = []  # all namespaces: objects carry their namespace, as the API server's do
-        for ns, resources in self.objects.items():
-            for item in copy.deepcopy(resources.get(resource, [])):
-                item["metadata"].setdefault("namespace", ns)
-                found.append(item)
-        return found
+        return self._select(resource, namespace, selector)
 
     def watch(self, resource, namespace, selector, resource_version, timeout_s, field_selector=None):
         # A quiet server: nothing changes; the session ends shortly (the loop then watches again).
@@ -329,9 +355,13 @@ class FakeHelm:
         self.on_upgrade: Callable | None = None
         self.kube = kube
         self.objects_on_install: dict[str, list[dict]] | None = None  # what the chart "creates"
+        self.histories: dict[str, list[Release]] = {}  # release -> revisions, oldest first
 
     def names(self) -> list[str]:
         return [c[0] for c in self.calls]
+
+    def called(self, name) -> list[tuple]:
+        return [c for c in self.calls if c[0] == name]
 
     def status(self, release, *, namespace, target):
         self.calls.append(("status", release))
@@ -350,8 +380,12 @@ class FakeHelm:
         self.calls.append(("uninstall", release))
         return self.releases.pop(release, None) is not None
 
-    def rollback(self, release, *, namespace, target, timeout_s=300):
-        self.calls.append(("rollback", release))
+    def history(self, release, *, namespace, target):
+        self.calls.append(("history", release))
+        return list(self.histories.get(release, [r for r in [self.releases.get(release)] if r]))
+
+    def rollback(self, release, *, namespace, target, revision=None, timeout_s=300):
+        self.calls.append(("rollback", release, revision))
         old = self.releases[release]
         self.releases[release] = Release(release, namespace, "deployed", old.revision + 1)
 

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from fakes import FollowStream, ready_objects
 from urumi_cli import errors
-from urumi_cli.actions.stores import LABEL_NAME, LABEL_TYPE, MANAGED_BY
+from urumi_cli.actions.contract import LABEL_NAME, LABEL_TYPE, MANAGED_BY
 from urumi_cli.adapters.kind import Kind
 from urumi_cli.adapters.registry import Registry
 from urumi_cli.adapters.tools import Docker, Kubectl

@@ -1,4 +1,5 @@
-"""actions.stores with a fake kube, a fake (or argv-recorded) helm and a real registry file."""
+"""The store actions (create, delete, refresh, queries) with a fake kube, a fake (or argv-recorded)
+helm and a real registry file."""
 
 from __future__ import annotations
 
@@ -9,24 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from fakes import RecordingReporter, event, job, ready_objects
-from urumi_cli.actions import stores
-from urumi_cli.actions.stores import (
-    ANNOTATION_URL,
-    LABEL_ID,
-    LABEL_NAME,
-    LABEL_TYPE,
-    MANAGED_BY,
-    CreateOptions,
-    DeleteOptions,
-    create_store,
-    delete_store,
-    refresh_stores,
-)
+from fakes import RecordingReporter, event, job, pod, ready_objects
+from urumi_cli.actions import queries
+from urumi_cli.actions.contract import ANNOTATION_URL, LABEL_ID, LABEL_NAME, LABEL_TYPE, MANAGED_BY
+from urumi_cli.actions.create import CreateOptions, create_store
+from urumi_cli.actions.delete import DeleteOptions, delete_store
+from urumi_cli.actions.refresh import refresh_stores
 from urumi_cli.adapters.helm import Helm, Release
 from urumi_cli.adapters.locks import file_lock
 from urumi_cli.adapters.registry import Registry
-from urumi_cli.errors import Conflict, Interrupted, NotFound, OperationFailed, TimedOut, UsageError
+from urumi_cli.errors import Conflict, Interrupted, NotFound, OperationFailed, RegistryCorrupt, TimedOut, UsageError
 from urumi_cli.models import Store, StoreType, Target
 
 pytestmark = pytest.mark.timeout(30)
@@ -200,26 +193,32 @@ def test_a_namespace_urumi_does_not_manage_is_left_alone(create, kube, helm):
     assert helm.calls == [] and kube.called("patch_namespace_labels") == []
 
 
-def test_release_pending_install_is_uninstalled_before_the_upgrade(create, kube, helm):
+RECOVERY_CASES = [
+    # (state left behind, history, the helm calls create makes, then the upgrade)
+    ("pending-install", [1], ["status", "uninstall"]),
+    ("pending-upgrade", [1, 2, 3], ["status", "history", "rollback"]),
+    ("pending-rollback", [1, 2, 3], ["status", "history", "rollback"]),
+    ("pending-upgrade", [], ["status", "history", "uninstall"]),  # nothing ever deployed
+    ("uninstalling", [], ["status", "uninstall"]),
+    ("failed", [], ["status"]),
+    ("deployed", [], ["status"]),
+]
+
+
+@pytest.mark.parametrize("state, history, calls", RECOVERY_CASES)
+def test_a_release_left_by_a_killed_helm_is_recovered_before_the_upgrade(create, kube, helm, registry,
+                                                                         state, history, calls):
     kube.add_namespace("store-shop", STORE_LABELS)
-    helm.releases["shop"] = Release("shop", "store-shop", "pending-install", 1)
+    registry.put_store(Store(name="shop", type="woocommerce", cluster=CLUSTER, namespace="store-shop",
+                             release="shop", url="", status="failed"))
+    helm.releases["shop"] = Release("shop", "store-shop", state, 3)
+    # revisions 1 and 2 worked (superseded, deployed); 3 is the one left behind
+    statuses = {1: "superseded", 2: "deployed", 3: state}
+    helm.histories["shop"] = [Release("shop", "store-shop", statuses[r], r) for r in history]
     create()
-    assert helm.names() == ["status", "uninstall", "upgrade_install"]
-    assert kube.called("patch_namespace_labels") and not kube.called("create_namespace")
-
-
-def test_release_pending_upgrade_is_rolled_back_before_the_upgrade(create, kube, helm):
-    kube.add_namespace("store-shop", STORE_LABELS)
-    helm.releases["shop"] = Release("shop", "store-shop", "pending-upgrade", 3)
-    create()
-    assert helm.names() == ["status", "rollback", "upgrade_install"]
-
-
-def test_first_revision_pending_upgrade_has_nothing_to_roll_back_to(create, kube, helm):
-    kube.add_namespace("store-shop", STORE_LABELS)
-    helm.releases["shop"] = Release("shop", "store-shop", "pending-upgrade", 1)
-    create()
-    assert helm.names() == ["status", "uninstall", "upgrade_install"]
+    assert helm.names() == calls + ["upgrade_install"]
+    if "rollback" in calls:
+        assert helm.called("rollback")[0][2] == 2  # to the last revision that worked, not the previous one
 
 
 def test_no_wait_returns_after_helm_as_provisioning(create, kube, registry):
@@ -252,14 +251,24 @@ def test_ctrl_c_while_waiting_keeps_provisioning(create, registry):
     assert record.status == "provisioning" and "interrupted while waiting" in record.message
 
 
-def test_failure_while_waiting_records_failed_with_diagnostics(create, helm, registry):
+def test_failure_while_waiting_records_failed_with_diagnostics(create, helm, kube, registry):
     objs = ready_objects()
     objs["jobs"] = [job("shop-setup", state="failed")]
+    failed_pod = pod("shop-setup-x1", ready=False, component="setup")
+    failed_pod["metadata"]["labels"]["job-name"] = "shop-setup"
+    failed_pod["status"]["phase"] = "Failed"
+    failed_pod["status"]["initContainerStatuses"] = [
+        {"name": "wordpress-core", "state": {"terminated": {"exitCode": 2, "reason": "Error"}}}]
+    objs["pods"].append(failed_pod)
     objs["events"] = [event(reason="BackOff", kind="Pod", obj="shop-setup-x1",
                             message="Back-off restarting failed container setup")]
     helm.objects_on_install = objs
+    kube.logs[("store-shop", "shop-setup-x1", "wordpress-core")] = "copying core\ntar: .: Cannot change mode\n"
     with pytest.raises(OperationFailed) as info:
         create()
+    # which container failed, its exit code and what it printed last
+    assert "pod shop-setup-x1: container wordpress-core exited with code 2 (Error)" in info.value.details
+    assert "  | tar: .: Cannot change mode" in info.value.details
     assert "shop-setup" in info.value.message
     record = registry.get_store(CLUSTER, "shop")
     assert record.status == "failed" and "shop-setup" in record.message and "BackoffLimitExceeded" in record.message
@@ -410,7 +419,7 @@ def test_sync_sets_a_corrupt_registry_aside_and_rebuilds_it(kube, registry):
 def test_refresh_without_rebuild_reports_a_corrupt_registry(kube, registry):
     registry.path.parent.mkdir(parents=True)
     registry.path.write_text("{not json")
-    with pytest.raises(stores.RegistryCorrupt):
+    with pytest.raises(RegistryCorrupt):
         refresh_stores(registry=registry, kube=kube, cluster=CLUSTER)
 
 
@@ -426,17 +435,17 @@ def test_refresh_forgets_stores_whose_namespace_vanished(kube, registry):
 
 def test_credentials_come_from_the_secret(create, kube, registry):
     create()
-    creds = stores.credentials("shop", kube=kube, registry=registry, cluster=CLUSTER)
+    creds = queries.credentials("shop", kube=kube, registry=registry, cluster=CLUSTER)
     assert creds["password"] == kube.secrets[("store-shop", "store-credentials")]["admin-password"]
     with pytest.raises(NotFound):
-        stores.credentials("ghost", kube=kube, registry=registry, cluster=CLUSTER)
+        queries.credentials("ghost", kube=kube, registry=registry, cluster=CLUSTER)
 
 
 def test_statefulset_pod_stuck_on_the_previous_template_is_replaced_on_retry():
     """StatefulSets never replace a never-ready pod of an older revision ("forced rollback")."""
     import time as _time
 
-    from urumi_cli.actions.stores import _replace_stuck_statefulset_pods
+    from urumi_cli.actions.recovery import replace_stuck_statefulset_pods as _replace_stuck_statefulset_pods
     from fakes import RecordingReporter
 
     def pod(name, revision, ready):

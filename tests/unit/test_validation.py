@@ -62,7 +62,7 @@ def test_rejected_name_is_quoted_in_the_message():
 
 
 def test_store_type_and_env():
-    assert validate_store_type("medusa") is StoreType.MEDUSA
+    assert validate_store_type("medusa") == StoreType.MEDUSA == "medusa"
     with pytest.raises(UsageError) as info:
         validate_store_type("Magento")
     assert "woocommerce" in info.value.hint and "medusa" in info.value.hint

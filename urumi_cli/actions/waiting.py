@@ -1,4 +1,4 @@
-"""Wait for a store's workloads by watching them, and explain what is wrong when they fail.
+"""Wait for a store's workloads by watching them; readiness of the whole store from a Snapshot.
 
 One list-then-watch stream per resource type in the store's namespace (pods, deployments,
 statefulsets, jobs, events), merged into one queue: a state change is seen within milliseconds,
@@ -18,7 +18,8 @@ from urumi_cli.readiness import (
     component_of,
     deployment_progress,
     event_failure,
-    is_pod_ready,
+    event_time,
+    is_hook,
     job_state,
     pod_failure,
     statefulset_progress,
@@ -52,19 +53,6 @@ class Evaluation:
     failure: str | None
 
 
-def _event_time(event: dict) -> float:
-    from datetime import datetime
-
-    stamp = event.get("lastTimestamp") or event.get("eventTime") or (event.get("metadata") or {}).get(
-        "creationTimestamp")
-    if not stamp:
-        return 0.0
-    try:
-        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return 0.0
-
-
 def evaluate(snap: Snapshot, *, since_epoch: float = 0.0) -> Evaluation:
     comps: dict[str, ComponentState] = {}
     failure = None
@@ -90,6 +78,8 @@ def evaluate(snap: Snapshot, *, since_epoch: float = 0.0) -> Evaluation:
             comp(component_of(job)).failed = state.detail
             failure = failure or f"{component_of(job)}: {job['metadata']['name']}: {state.detail}"
     for pod in snap.items("pods"):
+        if is_hook(pod):  # `helm test` pods: a failed test is not a failed store
+            continue
         reason = pod_failure(pod)
         if reason:
             name = component_of(pod)
@@ -98,7 +88,7 @@ def evaluate(snap: Snapshot, *, since_epoch: float = 0.0) -> Evaluation:
             failure = failure or f"{name}: pod {pod['metadata']['name']}: {reason}"
     for event in snap.items("events"):
         reason = event_failure(event)
-        if reason and _event_time(event) >= since_epoch:
+        if reason and event_time(event) >= since_epoch:
             failure = failure or reason
     ordered = sorted(comps.values(), key=lambda c: (COMPONENT_ORDER.index(c.name)
                                                     if c.name in COMPONENT_ORDER else 99, c.name))
@@ -134,23 +124,18 @@ def wait_until_ready(
         while True:
             remaining = deadline - clock()
             if remaining <= 0:
-                raise TimedOut(
-                    f"store not ready before the timeout; still waiting for: {_pending(last)}",
-                    "raise --timeout, or inspect with `urumi store describe`",
-                )
+                raise TimedOut(f"store not ready before the timeout; still waiting for: {_pending(last)}",
+                               "inspect it with `urumi store describe`")
             item = streams.get(timeout=min(remaining, 1.0))
             if item is None:
                 continue
-            if item.kind == "ERROR":
-                raise ClusterUnreachable(f"lost the Kubernetes API while waiting: {item.error}",
-                                         "check the cluster with `urumi cluster status`, then re-run the command")
-            snap.apply(item.resource, item.kind, item.obj)
-            # Drain what else is already queued before evaluating: one evaluation per burst.
-            while (more := streams.get(timeout=0)) is not None:
-                if more.kind == "ERROR":
-                    raise ClusterUnreachable(f"lost the Kubernetes API while waiting: {more.error}",
+            # Apply what else is already queued before evaluating: one evaluation per burst.
+            while item is not None:
+                if item.kind == "ERROR":
+                    raise ClusterUnreachable(f"lost the Kubernetes API while waiting: {item.error}",
                                              "check the cluster with `urumi cluster status`, then re-run")
-                snap.apply(more.resource, more.kind, more.obj)
+                snap.apply(item.resource, item.kind, item.obj)
+                item = streams.get(timeout=0)
             if len(snap.listed) < len(selectors):
                 continue
             last = evaluate(snap, since_epoch=since_epoch)
@@ -166,25 +151,3 @@ def _pending(last: Evaluation | None) -> str:
         return "the first listing of the store's objects"
     waiting = [f"{c.name} ({c.detail})" for c in last.components if not c.ready]
     return ", ".join(waiting) or "workloads to appear"
-
-
-def diagnose(kube, namespace: str, release: str | None = None, limit: int = 10) -> list[str]:
-    """Recent warning events and failing pods: printed by describe and under a failed create."""
-    lines: list[str] = []
-    try:
-        selector = f"{INSTANCE_LABEL}={release}" if release else None
-        for pod in kube.list_objects("pods", namespace, selector):
-            reason = pod_failure(pod)
-            phase = (pod.get("status") or {}).get("phase")
-            if reason:
-                lines.append(f"pod {pod['metadata']['name']}: {reason}")
-            elif phase == "Pending" or not is_pod_ready(pod) and phase != "Succeeded":
-                lines.append(f"pod {pod['metadata']['name']}: {phase}, not ready")
-        events = sorted(kube.list_objects("events", namespace), key=_event_time)
-        for event in [e for e in events if e.get("type") == "Warning"][-limit:]:
-            obj = event.get("involvedObject") or {}
-            lines.append(f"event {event.get('reason')} on {(obj.get('kind') or '').lower()}/{obj.get('name')}: "
-                         f"{(event.get('message') or '').strip()}")
-    except Exception as err:  # diagnostics must never hide the original failure
-        lines.append(f"(could not collect diagnostics: {err})")
-    return lines

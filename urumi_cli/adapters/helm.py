@@ -15,9 +15,6 @@ from urumi_cli.adapters.tools import ToolVersion, parse_version, require_at_leas
 from urumi_cli.errors import ClusterUnreachable, Conflict, OperationFailed, UsageError
 from urumi_cli.models import Target
 
-PENDING_STATES = ("pending-install", "pending-upgrade", "pending-rollback")
-
-
 @dataclass(frozen=True)
 class Release:
     name: str
@@ -120,8 +117,22 @@ class Helm:
             raise explain_helm_error(err, release=release) from None
         return True
 
-    def rollback(self, release: str, *, namespace: str, target: Target, timeout_s: float = 300) -> None:
-        argv = [self.binary, "rollback", release] + self._kube_args(target, namespace)
+    def history(self, release: str, *, namespace: str, target: Target) -> list[Release]:
+        """Every revision helm still records, oldest first; [] for an unknown release."""
+        argv = [self.binary, "history", release, "--output", "json"] + self._kube_args(target, namespace)
+        try:
+            result = self.runner.run(argv, timeout=60)
+        except CommandError as err:
+            if "not found" in err.stderr.lower():
+                return []
+            raise explain_helm_error(err, release=release) from None
+        return [Release(release, namespace, r.get("status", "unknown"), int(r.get("revision") or 0))
+                for r in json.loads(result.stdout or "[]")]
+
+    def rollback(self, release: str, *, namespace: str, target: Target, revision: int | None = None,
+                 timeout_s: float = 300) -> None:
+        argv = [self.binary, "rollback", release, *([str(revision)] if revision else [])]
+        argv += self._kube_args(target, namespace)
         argv += ["--timeout", f"{max(1, int(timeout_s))}s"]
         try:
             self.runner.run(argv, timeout=timeout_s + 60)

@@ -13,7 +13,7 @@ import time
 from typing import Iterator
 
 from urumi_cli.adapters.watching import WATCH_SERVER_TIMEOUT_S, ApiDenied, Gone, TransientApiError
-from urumi_cli.errors import ClusterUnreachable, Forbidden, OperationFailed
+from urumi_cli.errors import ClusterUnreachable, EnvironmentProblem, Forbidden, OperationFailed
 from urumi_cli.models import Target
 
 CONNECT_TIMEOUT_S = 5
@@ -38,7 +38,7 @@ class KubeClient:
                                                      persist_config=False)
         except (ConfigException, OSError, ValueError, TypeError) as err:
             raise EnvironmentProblem(f"cannot load kubeconfig context {target.context!r}: {err}",
-                                     "check --kubeconfig and --context") from None
+                                     "check the kubeconfig file and the context name") from None
         self.configuration = self.api.configuration
         self.pool = self.api.rest_client.pool_manager  # TLS, client certificate and proxy set up
 
@@ -71,8 +71,8 @@ class KubeClient:
             raise _HttpStatus(response.status, response.reason, text)
         return response
 
-    def _json(self, method: str, path: str, **kwargs) -> dict:
-        """A request whose failures become urumi errors; the response body as a dict."""
+    def _body(self, method: str, path: str, **kwargs) -> bytes:
+        """A request whose failures become urumi errors; the response body."""
         from urllib3.exceptions import HTTPError
 
         try:
@@ -82,12 +82,15 @@ class KubeClient:
         except (HTTPError, OSError) as err:
             raise ClusterUnreachable(
                 f"cannot reach the Kubernetes API of context {self.target.context!r}: {_short(err)}",
-                "check that the cluster runs (`urumi cluster status`) and --kubeconfig/--context",
+                "check that the cluster runs (`urumi cluster status`)",
             ) from None
         try:
-            return json.loads(response.data)
+            return response.data
         finally:
             response.release_conn()
+
+    def _json(self, method: str, path: str, **kwargs) -> dict:
+        return json.loads(self._body(method, path, **kwargs))
 
     def server_version(self) -> str:
         return self._json("GET", "/version", timeout=(CONNECT_TIMEOUT_S, 10)).get("gitVersion", "")
@@ -152,6 +155,15 @@ class KubeClient:
         except _Conflict:
             return False  # generated once; never regenerate (salts and DB passwords must stay stable)
 
+    def put_secret(self, namespace: str, name: str, data: dict[str, str], labels: dict[str, str]) -> None:
+        """Create the Secret, or replace its data if it exists."""
+        body = {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                "metadata": {"name": name, "labels": labels}, "stringData": data}
+        try:
+            self._json("POST", f"/api/v1/namespaces/{_q(namespace)}/secrets", body=body)
+        except _Conflict:
+            self._json("PUT", f"/api/v1/namespaces/{_q(namespace)}/secrets/{_q(name)}", body=body)
+
     def read_secret(self, namespace: str, name: str) -> dict[str, str] | None:
         try:
             secret = self._json("GET", f"/api/v1/namespaces/{_q(namespace)}/secrets/{_q(name)}")
@@ -163,8 +175,9 @@ class KubeClient:
     def _path(self, resource: str, namespace: str) -> str:
         if resource == "namespaces":
             return "/api/v1/namespaces"
-        group = {"pods": "/api/v1", "events": "/api/v1", "deployments": "/apis/apps/v1",
-                 "statefulsets": "/apis/apps/v1", "jobs": "/apis/batch/v1"}[resource]
+        group = {"pods": "/api/v1", "events": "/api/v1", "persistentvolumeclaims": "/api/v1",
+                 "deployments": "/apis/apps/v1", "statefulsets": "/apis/apps/v1", "replicasets": "/apis/apps/v1",
+                 "jobs": "/apis/batch/v1"}[resource]
         if not namespace:  # every namespace
             return f"{group}/{resource}"
         return f"{group}/namespaces/{_q(namespace)}/{resource}"
@@ -221,6 +234,16 @@ class KubeClient:
             raise TransientApiError(_short(err)) from None
         finally:
             response.release_conn()
+
+    def read_log(self, namespace: str, pod: str, *, container: str, tail_lines: int = 20,
+                 previous: bool = False) -> str:
+        """The last lines a container printed (of its previous run with previous=True)."""
+        query = {"container": container, "tailLines": tail_lines}
+        if previous:
+            query["previous"] = "true"
+        data = self._body("GET", f"/api/v1/namespaces/{_q(namespace)}/pods/{_q(pod)}/log", query=query,
+                          timeout=(CONNECT_TIMEOUT_S, 15))
+        return data.decode("utf-8", "replace")
 
     def delete_pod(self, namespace: str, name: str) -> None:
         try:

@@ -84,7 +84,7 @@ def down(
 ) -> None:
     """Delete the kind cluster; every store on it is deleted with it."""
     from urumi_cli.actions.cluster import cluster_down
-    from urumi_cli.cli.store import _confirm
+    from urumi_cli.cli.common import confirm as _confirm
 
     d = ctx.obj
     fmt = check_format(output)

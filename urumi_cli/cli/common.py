@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Annotated, Optional
 
 import typer
@@ -43,3 +44,42 @@ def resolve_target(kubeconfig: str | None, context: str | None) -> Target:
 
 def deps(ctx: typer.Context):
     return ctx.obj
+
+
+def confirm(d, yes: bool, question: str) -> None:
+    """Ask on a terminal; refuse (never assume yes) when nobody can answer."""
+    if yes:
+        return
+    if not d.tty():
+        raise UsageError("refusing to delete without confirmation when not on a terminal", "pass --yes")
+    if not typer.confirm(question, default=False, err=True):
+        raise typer.Exit(1)
+
+
+@contextlib.contextmanager
+def progress(d, fmt: str):
+    """The reporter an action reports to: live lines on a terminal, none for -o json/yaml."""
+    reporter = d.reporter(silent=fmt != "table")
+    try:
+        yield reporter
+    finally:
+        reporter.close()
+
+
+@contextlib.contextmanager
+def timeout_hint(timeout_s: float):
+    """A command with --timeout says so when its deadline passed (actions do not know the flag)."""
+    from urumi_cli.errors import TimedOut
+
+    try:
+        yield
+    except TimedOut as err:
+        raise_to = f"raise --timeout (it was {timeout_s:g}s)"
+        err.hint = f"{raise_to}, or {err.hint}" if err.hint else raise_to
+        raise
+
+
+def parse_timeout(value: str | None, default_s: float) -> float:
+    from urumi_cli.validation import parse_duration
+
+    return parse_duration(value) if value else default_s

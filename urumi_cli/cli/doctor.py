@@ -31,7 +31,7 @@ def register(app: typer.Typer) -> None:
         if fmt != "table":
             write_data(d.consoles, {"ok": all(c.ok for c in checks), "checks": [c.to_json() for c in checks]}, fmt)
         else:
-            rows = [["[green]ok[/]" if c.ok else "[red]FAIL[/]", c.name, c.detail, c.hint] for c in checks]
-            write_table(d.consoles, ("", "CHECK", "DETAIL", "HINT"), rows)
+            rows = [["ok" if c.ok else "FAIL", c.name, c.detail, c.hint] for c in checks]
+            write_table(d.consoles, ("", "CHECK", "DETAIL", "HINT"), rows, status_col=0)
         if not all(c.ok for c in checks):
             raise typer.Exit(1)

@@ -28,7 +28,8 @@ def write_data(consoles, data, fmt: str) -> None:
     out.flush()
 
 
-STATUS_STYLE = {"ready": "green", "provisioning": "yellow", "failed": "red", "deleting": "magenta"}
+STATUS_STYLE = {"ready": "green", "provisioning": "yellow", "failed": "red", "deleting": "magenta",
+                "ok": "green", "FAIL": "red"}
 
 
 def write_table(consoles, columns: Sequence[str], rows: Iterable[Sequence[str]], *, status_col: int | None = None,
@@ -43,16 +44,17 @@ def write_table(consoles, columns: Sequence[str], rows: Iterable[Sequence[str]],
 def build_table(columns: Sequence[str], rows: Iterable[Sequence[str]], *, status_col: int | None = None,
                 caption: str | None = None):
     from rich.table import Table, box
+    from rich.text import Text
 
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold", caption=caption)
     for col in columns:
         table.add_column(col, overflow="fold")
     for row in rows:
-        cells = [str(c) if c is not None else "" for c in row]
+        # Cells are data (names, messages from the cluster), never markup: `[/x]` must not crash
+        # the table and `[red]` must not vanish.
+        cells = [Text(str(c)) if c is not None else Text("") for c in row]
         if status_col is not None:
-            style = STATUS_STYLE.get(cells[status_col])
-            if style:
-                cells[status_col] = f"[{style}]{cells[status_col]}[/]"
+            cells[status_col].stylize(STATUS_STYLE.get(cells[status_col].plain, ""))
         table.add_row(*cells)
     return table
 
@@ -79,3 +81,47 @@ def _age(created_at: str | None) -> str:
         if seconds >= size:
             return f"{seconds // size}{unit}"
     return f"{max(seconds, 0)}s"
+
+
+def write_stores(consoles, stores: list[dict], fmt: str, *, empty: str = "") -> None:
+    if fmt == "table":
+        write_table(consoles, STORE_COLUMNS, store_rows(stores), status_col=2, empty=empty)
+    else:
+        write_data(consoles, stores, fmt)
+
+
+def write_store(consoles, store: dict, fmt: str) -> None:
+    if fmt == "table":
+        write_table(consoles, STORE_COLUMNS, store_rows([store]), status_col=2)
+    else:
+        write_data(consoles, store, fmt)
+
+
+def write_description(consoles, info: dict, fmt: str) -> None:
+    write_store(consoles, info, fmt)
+    if fmt != "table":
+        return
+    from rich.text import Text
+
+    out = consoles.out
+    out.print("\n[bold]Components[/]")
+    for comp in info["components"] or [{"name": "-", "ready": False, "detail": "no workloads found"}]:
+        line = Text(f"  {comp['name']:<9} ")
+        line.append("ready" if comp["ready"] else "not ready", style="green" if comp["ready"] else "yellow")
+        line.append(f"  {comp['detail']}")
+        out.print(line, highlight=False)
+    out.print("\n[bold]Diagnostics[/]")
+    for line in info["diagnostics"] or ["no failing pods, no warning events"]:
+        out.print(f"  {line}", highlight=False, markup=False)
+
+
+def live_stores(consoles, updates, caption) -> None:
+    """A table redrawn for each list of stores `updates` yields, until it ends or Ctrl-C."""
+    import contextlib
+
+    from rich.live import Live
+
+    with Live(console=consoles.out, auto_refresh=False) as live, contextlib.suppress(KeyboardInterrupt):
+        for stores in updates:
+            live.update(build_table(STORE_COLUMNS, store_rows([s.to_json() for s in stores]), status_col=2,
+                                    caption=caption()), refresh=True)

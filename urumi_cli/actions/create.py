@@ -1,0 +1,291 @@
+"""`urumi store create` as an ordered list of small steps, like kind's create.
+
+    check cluster -> prepare namespace -> recover release -> apply chart -> repair stuck pods -> wait
+
+Each step reports one status line. The runner at the bottom is the one place that records a
+failure: whichever step raises, the store's record says which step failed and why.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from urumi_cli import config
+from urumi_cli.actions import contract, recovery
+from urumi_cli.actions.contract import LABEL_NAME, MANAGED_BY, SECRET_NAME, USER_VALUES_SECRET, now_iso
+from urumi_cli.actions.diagnostics import diagnose
+from urumi_cli.actions.engines import EngineSpec, engine_for
+from urumi_cli.actions.locking import store_lock
+from urumi_cli.actions.waiting import wait_until_ready
+from urumi_cli.errors import Conflict, Interrupted, OperationFailed, TimedOut, UrumiError, UsageError
+from urumi_cli.models import Store, StoreStatus, Target
+
+
+@dataclass(frozen=True)
+class CreateOptions:
+    name: str
+    type: str  # an engine name (a StoreType is one too)
+    target: Target
+    env: str = "local"
+    domain: str = config.LOCAL_DOMAIN
+    timeout_s: float = config.DEFAULT_TIMEOUT_S
+    wait: bool = True
+    values_files: tuple[str, ...] = ()
+
+
+@dataclass
+class CreateResult:
+    store: Store
+    created: bool  # False when an existing ready store was confirmed unchanged
+    ready_observed_at: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+# What create does with the release it found (decided once, after the cluster check).
+APPLY = "apply"      # helm upgrade --install: new store, failed store, pending release, or new -f values
+WAIT = "wait"        # a deployed release still coming up (--no-wait, a lost registry, a Ctrl-C): wait for it
+CONFIRM = "confirm"  # a ready store re-created: confirm from the cluster, change nothing
+
+
+def plan_for(record: Store | None, release, values_given: bool) -> str:
+    if values_given or release is None or release.status != "deployed":
+        return APPLY
+    if record is not None and record.status == StoreStatus.FAILED.value:
+        return APPLY
+    if record is not None and record.status == StoreStatus.READY.value:
+        return CONFIRM
+    return WAIT
+
+
+@dataclass
+class CreateRun:
+    """What the steps of one create share."""
+
+    opts: CreateOptions
+    engine: EngineSpec
+    registry: object
+    helm: object
+    kube: object
+    reporter: object
+    clock: Callable[[], float]
+    deadline: float
+    chart: str
+    overlay: str
+    record: Store | None = None  # what the registry knew before this run
+    namespace_obj: dict | None = None
+    release: object = None  # adapters.helm.Release, or None
+    plan: str = APPLY
+    store: Store | None = None  # the record this run wrote, once it wrote one
+    ready_observed_at: float | None = None
+
+    @property
+    def name(self) -> str:
+        return self.opts.name
+
+    @property
+    def namespace(self) -> str:
+        return contract.namespace_for(self.opts.name)
+
+    def remaining(self, floor: float) -> float:
+        return max(floor, self.deadline - self.clock())
+
+    def update(self, **changes) -> None:
+        if self.store is not None or self.record is not None:
+            updated = self.registry.update_store(self.opts.target.context, self.name, updated_at=now_iso(), **changes)
+            self.store = updated or self.store
+
+
+# -- the steps ---------------------------------------------------------------------------------
+def check_cluster(run: CreateRun) -> None:
+    cluster, kube = run.opts.target.context, run.kube
+    run.reporter.step("cluster", f"checking cluster {cluster}")
+    kube.server_version()
+    ns = contract.managed_namespace(kube.get_namespace(run.namespace), run.name)
+    if ns is not None:
+        ns_type = contract.store_type_of(ns)
+        if ns_type and ns_type != run.engine.name:
+            raise Conflict(f"store {run.name} already exists in the cluster with type {ns_type}",
+                           f"use another name, or delete it first: urumi store delete {run.name}")
+        if ns["metadata"].get("deletionTimestamp"):
+            _wait_namespace_gone(run)
+            ns = None
+    run.namespace_obj = ns
+    run.release = run.helm.status(run.name, namespace=run.namespace, target=run.opts.target) if ns else None
+    run.plan = plan_for(run.record, run.release, bool(run.opts.values_files))
+    found = f"; release {run.name} {run.release.status} (revision {run.release.revision})" if run.release else ""
+    run.reporter.done("cluster", f"cluster {cluster} reachable{found}")
+
+
+def _wait_namespace_gone(run: CreateRun) -> None:
+    run.reporter.step("namespace", f"namespace {run.namespace} is still terminating from an earlier delete; waiting")
+    last = run.kube.wait_namespace_gone(run.namespace, run.deadline)
+    if last is not None:
+        raise TimedOut(f"namespace {run.namespace} is still terminating",
+                       "wait for the earlier delete to finish (`urumi store delete` shows why it is stuck)",
+                       details=contract.namespace_conditions(last))
+    run.reporter.done("namespace", f"namespace {run.namespace} is gone")
+
+
+def prepare_namespace(run: CreateRun) -> None:
+    opts, kube = run.opts, run.kube
+    now = now_iso()
+    run.store = Store(
+        name=opts.name, type=run.engine.name, cluster=opts.target.context, namespace=run.namespace,
+        release=opts.name, url=contract.store_url(opts.name, opts.env, opts.domain),
+        status=StoreStatus.PROVISIONING.value, message="installing", env=opts.env,
+        created_at=run.record.created_at if run.record else now, updated_at=now,
+    )
+    run.registry.put_store(run.store)
+    run.reporter.step("namespace", f"namespace {run.namespace}")
+    labels = contract.namespace_labels(opts.name, run.engine.name)
+    if run.namespace_obj is None:
+        kube.create_namespace(run.namespace, labels)
+    else:
+        kube.patch_namespace_labels(run.namespace, labels)
+    kube.annotate_namespace(run.namespace, contract.namespace_annotations(run.store))
+    owned = {MANAGED_BY: "urumi", LABEL_NAME: opts.name}
+    fresh = kube.create_secret_if_absent(run.namespace, SECRET_NAME,
+                                         run.engine.credentials(opts.name, opts.domain), owned)
+    if opts.values_files:  # kept so that a retry without -f applies them again
+        kube.put_secret(run.namespace, USER_VALUES_SECRET, _read_values(opts.values_files), owned)
+    run.reporter.done("namespace", f"namespace {run.namespace} labelled, "
+                                   f"{'new' if fresh else 'existing'} credentials Secret")
+
+
+def recover_release(run: CreateRun) -> None:
+    recovery.recover_release(run.helm, run.release, namespace=run.namespace, target=run.opts.target,
+                             reporter=run.reporter)
+
+
+def apply_chart(run: CreateRun) -> None:
+    opts = run.opts
+    run.reporter.step("helm", f"helm upgrade --install {opts.name} ({run.engine.name}, {opts.env})")
+    with tempfile.TemporaryDirectory(prefix="urumi-values-") as tmp:
+        generated = Path(tmp) / "urumi-values.yaml"
+        generated.write_text(_generated_values(opts))
+        user = list(opts.values_files) or _saved_values(run, Path(tmp))
+        run.helm.upgrade_install(opts.name, run.chart, namespace=run.namespace, target=opts.target,
+                                 values_files=[run.overlay, str(generated), *user], timeout_s=run.remaining(30.0))
+    run.reporter.done("helm", f"helm applied {run.engine.name} chart"
+                              + (" with your earlier values files" if user and not opts.values_files else ""))
+
+
+def repair_stuck_pods(run: CreateRun) -> None:
+    recovery.replace_stuck_statefulset_pods(run.kube, run.namespace, run.name, run.deadline, run.reporter)
+
+
+def wait_ready(run: CreateRun) -> None:
+    since = time.time() - 1.0
+    run.ready_observed_at = wait_until_ready(run.kube, namespace=run.namespace, release=run.name,
+                                             deadline=run.deadline, reporter=run.reporter, since_epoch=since)
+    if run.plan != CONFIRM:
+        now = now_iso()
+        run.update(status=StoreStatus.READY.value, message="", ready_at=now)
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    doing: str  # "<failed|interrupted> while <doing>" in the record
+    run: Callable[[CreateRun], None]
+    applies: Callable[[CreateRun], bool] = lambda run: True
+
+
+STEPS = (
+    Step("check cluster", "checking the cluster", check_cluster),
+    Step("prepare namespace", "preparing the namespace", prepare_namespace, lambda r: r.plan != CONFIRM),
+    Step("recover release", "recovering the release", recover_release,
+         lambda r: r.plan == APPLY and recovery.needs_recovery(r.release)),
+    Step("apply chart", "running helm", apply_chart, lambda r: r.plan == APPLY),
+    Step("repair stuck pods", "replacing stuck pods", repair_stuck_pods,
+         lambda r: r.plan == APPLY and (r.record is not None or r.release is not None)),
+    Step("wait", "waiting for the store", wait_ready, lambda r: r.opts.wait),
+)
+
+
+# -- the runner --------------------------------------------------------------------------------
+def create_store(opts: CreateOptions, *, registry, helm, kube, reporter, locks_dir: Path,
+                 clock=time.monotonic) -> CreateResult:
+    engine = engine_for(opts.type)
+    chart, overlay = _check_inputs(opts, engine)
+    with store_lock(locks_dir, opts.target, opts.name, timeout_s=opts.timeout_s, reporter=reporter):
+        run = CreateRun(opts=opts, engine=engine, registry=registry, helm=helm, kube=kube, reporter=reporter,
+                        clock=clock, deadline=clock() + opts.timeout_s, chart=chart, overlay=overlay,
+                        record=registry.get_store(opts.target.context, opts.name))
+        if run.record and run.record.type != engine.name:
+            raise Conflict(f"store {opts.name} already exists with type {run.record.type}",
+                           f"use another name, or delete it first: urumi store delete {opts.name}")
+        for step in STEPS:
+            if step.applies(run):
+                _run_step(run, step)
+        if not opts.wait:
+            run.update(message="installed; not waiting (--no-wait)")
+        store = run.store or run.record
+        return CreateResult(store, created=run.plan != CONFIRM, ready_observed_at=run.ready_observed_at)
+
+
+def _run_step(run: CreateRun, step: Step) -> None:
+    """Run one step; on failure record which step failed and why (the only place that does)."""
+    try:
+        step.run(run)
+    except (KeyboardInterrupt, Interrupted):
+        if step.run is wait_ready:  # helm finished; pods may still come up: keep the status
+            run.update(message="interrupted while waiting; re-run create to keep waiting")
+        elif step.run is not check_cluster:
+            run.update(status=StoreStatus.FAILED.value, message=f"interrupted while {step.doing}")
+        raise Interrupted(f"interrupted while {step.doing} for store {run.name}",
+                          f"re-run `urumi store create --type {run.engine.name} --name {run.name}` to finish") from None
+    except UrumiError as err:
+        if step.run is check_cluster:
+            raise  # the cluster or the name is the problem, not the store: its record stays as it was
+        if step.run is wait_ready and err.details is None:
+            err.details = "\n".join(diagnose(run.kube, run.namespace, run.name)) or None
+        run.update(status=StoreStatus.FAILED.value, message=err.message[:500])
+        raise
+
+
+def _check_inputs(opts: CreateOptions, engine: EngineSpec) -> tuple[str, str]:
+    if opts.env == "prod" and opts.domain == config.LOCAL_DOMAIN:
+        raise UsageError("--env prod needs --domain", "e.g. --env prod --domain example.com")
+    chart = config.charts_dir() / engine.name
+    if not (chart / "Chart.yaml").is_file():
+        raise OperationFailed(f"chart for {engine.name} not found at {chart}",
+                              "reinstall urumi, or set URUMI_CHARTS_DIR to the charts directory")
+    for path in opts.values_files:
+        if not os.path.isfile(path) or not os.access(path, os.R_OK):
+            raise UsageError(f"values file {path} does not exist or is not readable", "pass a readable YAML file")
+    return str(chart), str(chart / f"values-{opts.env}.yaml")
+
+
+def _generated_values(opts: CreateOptions) -> str:
+    import yaml
+
+    # No secret in here: only the name of the Secret urumi created in the namespace.
+    values = {"store": {"name": opts.name}, "domain": opts.domain, "existingSecret": SECRET_NAME}
+    return yaml.safe_dump(values, sort_keys=False)
+
+
+def _read_values(paths: tuple[str, ...]) -> dict[str, str]:
+    data = {}
+    for i, path in enumerate(paths):
+        try:
+            data[f"{i:02d}.yaml"] = Path(path).read_text()
+        except (OSError, UnicodeDecodeError) as err:
+            raise UsageError(f"cannot read values file {path}: {err}", "pass a readable YAML file") from None
+    return data
+
+
+def _saved_values(run: CreateRun, folder: Path) -> list[str]:
+    """The -f files of an earlier create, written to `folder` in their original order."""
+    saved = run.kube.read_secret(run.namespace, USER_VALUES_SECRET) or {}
+    paths = []
+    for key in sorted(saved):
+        path = folder / f"user-{key}"
+        path.write_text(saved[key])
+        paths.append(str(path))
+    return paths

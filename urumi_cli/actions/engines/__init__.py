@@ -1,0 +1,58 @@
+"""Store engines, one module each (like kind's providers): a third engine is one new file here.
+
+Each module defines `ENGINE`, an EngineSpec: which chart, which credentials, where the admin
+logs in, which components make the store ready. Modules are found by listing this package, so
+nothing else names them.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import pkgutil
+import secrets
+import string
+from dataclasses import dataclass
+from typing import Callable
+
+from urumi_cli.errors import UsageError
+
+
+@dataclass(frozen=True)
+class EngineSpec:
+    name: str  # the --type value, the chart's directory under charts/, the namespace's type label
+    description: str
+    credentials: Callable[[str, str], dict[str, str]]  # (store name, domain) -> Secret data
+    admin_path: str  # appended to the store URL
+    components: tuple[str, ...]  # what readiness waits for, in display order
+
+    def admin_url(self, store_url: str) -> str:
+        return f"{store_url}{self.admin_path}" if store_url else ""
+
+
+@functools.lru_cache(maxsize=None)
+def engines() -> dict[str, EngineSpec]:
+    found = {}
+    for module in sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")):
+        spec = importlib.import_module(f"{__name__}.{module}").ENGINE
+        found[spec.name] = spec
+    return found
+
+
+def engine_for(store_type) -> EngineSpec:
+    """The engine of a --type value or StoreType; a UsageError naming the choices otherwise."""
+    name = getattr(store_type, "value", store_type)
+    try:
+        return engines()[name]
+    except KeyError:
+        raise UsageError(f"unknown store type {name!r}", f"choose one of: {', '.join(engines())}") from None
+
+
+def token(length: int = 24) -> str:
+    """A password from `secrets`: letters and digits only, safe in any config file or URL."""
+    alphabet = string.ascii_letters + string.digits
+    return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+def key(length: int = 48) -> str:
+    return secrets.token_urlsafe(length)
