@@ -9,9 +9,14 @@ from urumi_cli.errors import UsageError
 # Store name -> Helm release (<= 53), namespace store-<name> (<= 63), StatefulSet pods and their
 # controller-revision-hash label (<name>-mariadb-<10 chars> <= 63), host <name>.<domain>.
 MAX_STORE_NAME = 40
+MAX_CLUSTER_NAME = 40  # kind-<name>, <name>-control-plane stay well inside 63
 _DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
+# Go's time.Duration text, as kubectl, helm and kind print and accept it: 90s, 5m0s, 1h30m, 1.5h.
+_GO_DURATION = re.compile(r"^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$")
+_GO_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
+_UNIT_S = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
 
 
 def validate_store_name(name: str) -> str:
@@ -54,16 +59,31 @@ def validate_domain(value: str) -> str:
 
 
 def parse_duration(value: str) -> float:
-    """'600', '90s', '10m', '1.5h' -> seconds. Rejects negatives, zero and garbage."""
-    match = _DURATION.match(value or "")
-    if not match:
-        raise UsageError(f"invalid duration {value!r}", "use a positive number of seconds or e.g. 90s, 10m, 1h")
-    number = float(match.group(1))
-    unit = match.group(2) or "s"
-    seconds = number * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[unit]
+    """'600' (seconds), '90s', '10m', '1.5h', '5m0s', '1h30m' -> seconds. Rejects zero and garbage."""
+    text = (value or "").strip()
+    if _NUMBER.fullmatch(text):
+        seconds = float(text)
+    elif _GO_DURATION.fullmatch(text):
+        seconds = sum(float(number) * _UNIT_S[unit] for number, unit in _GO_PART.findall(text))
+    else:
+        raise UsageError(f"invalid duration {value!r}", "use e.g. 90s, 10m, 1h30m or a number of seconds")
     if seconds <= 0:
         raise UsageError(f"invalid duration {value!r}: must be greater than zero", "e.g. --timeout 10m")
     return seconds
+
+
+def validate_cluster_name(name: str) -> str:
+    """kind cluster names: a DNS label too (kind names its node containers <name>-control-plane)."""
+    shown = repr(name) if name else "''"
+    if not name:
+        raise UsageError("cluster name is empty", "e.g. --name urumi")
+    if len(name) > MAX_CLUSTER_NAME:
+        raise UsageError(f"cluster name {shown} is {len(name)} characters, at most {MAX_CLUSTER_NAME} are allowed",
+                         "kind's node container and kube context names derive from it")
+    if not _DNS_LABEL.fullmatch(name):
+        raise UsageError(f"invalid cluster name {shown}: must be a DNS-1123 label",
+                         "use lower-case letters a-z, digits and '-', starting and ending with a letter or digit")
+    return name
 
 
 def validate_context_name(value: str) -> str:

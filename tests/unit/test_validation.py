@@ -9,6 +9,7 @@ from urumi_cli.cli.common import resolve_target
 from urumi_cli.errors import EnvironmentProblem, UsageError
 from urumi_cli.models import StoreType, Target
 from urumi_cli.validation import (
+    validate_cluster_name,
     MAX_STORE_NAME,
     parse_duration,
     validate_context_name,
@@ -26,8 +27,8 @@ def test_parse_duration(text, seconds):
     assert parse_duration(text) == pytest.approx(seconds)
 
 
-@pytest.mark.parametrize("text", ["", "-5", "-5s", "0", "0s", "0ms", "abc", "10x", "5 minutes", "1e3", "m", "1m30s",
-                                  "inf", "nan"])
+@pytest.mark.parametrize("text", ["", "-5", "-5s", "0", "0s", "0ms", "abc", "10x", "5 minutes", "1e3", "m",
+                                  "inf", "nan", "5m0", "1h-30m", "m5", "5mm", "1.s", "0h0m0s", "5M", "1d"])
 def test_parse_duration_rejects(text):
     with pytest.raises(UsageError) as info:
         parse_duration(text)
@@ -123,10 +124,29 @@ def test_resolve_defaults_to_kind_urumi_never_the_ambient_current_context(tmp_pa
     assert resolve_target(None, None) == Target("kind-urumi", None)
 
 
-def test_resolve_missing_kubeconfig_file(tmp_path):
-    with pytest.raises(UsageError) as info:
+@pytest.mark.parametrize("text, seconds", [("5m0s", 300), ("1h30m", 5400), ("1m30s", 90), ("2h0m0s", 7200),
+                                           ("1.5h", 5400), ("500ms", 0.5), ("90", 90), ("1h0m0.5s", 3600.5)])
+def test_parse_duration_takes_go_durations_as_kubectl_helm_and_kind_print_them(text, seconds):
+    assert parse_duration(text) == pytest.approx(seconds)
+
+
+def test_resolve_missing_kubeconfig_file_is_an_environment_problem_like_every_other_path(tmp_path):
+    with pytest.raises(EnvironmentProblem) as info:
         resolve_target(str(tmp_path / "missing"), None)
-    assert "does not exist" in info.value.message
+    assert "does not exist" in info.value.message and info.value.exit_code == 3
+    with pytest.raises(EnvironmentProblem) as info:
+        check_target(Target(context="kind-urumi", kubeconfig=str(tmp_path / "missing")))
+    assert "does not exist" in info.value.message and info.value.exit_code == 3
+    with pytest.raises(EnvironmentProblem) as info:
+        resolve_target(str(tmp_path), None)
+    assert "is a directory" in info.value.message
+
+
+@pytest.mark.parametrize("name", ["Bad_", "", "-x", "a" * 41, "x.y", "UP"])
+def test_cluster_names_have_their_own_message(name):
+    with pytest.raises(UsageError) as info:
+        validate_cluster_name(name)
+    assert "cluster name" in info.value.message and "store" not in info.value.message
 
 
 def test_resolve_kubeconfig_without_current_context(tmp_path):

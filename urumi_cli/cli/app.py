@@ -6,11 +6,11 @@ import sys
 from typing import Annotated
 
 import typer
-from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError as ClickUsageError  # typer 0.27 vendors click
 from typer.core import TyperGroup
 from typer.exceptions import Abort, Exit
 
-from urumi_cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, UrumiError
+from urumi_cli.cli.clicompat import ClickException, NoArgsIsHelpError, UsageError as ClickUsageError
+from urumi_cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UrumiError
 
 
 def print_error(err: UrumiError, stream=None) -> None:
@@ -36,9 +36,9 @@ class UrumiGroup(TyperGroup):
             code = result if isinstance(result, int) else 0
         except Exit as exit_:
             code = exit_.exit_code
-        except NoArgsIsHelpError as err:  # `urumi`, `urumi store`: the help, on stderr, exit 2
-            sys.stderr.write(err.format_message() + "\n")
-            code = EXIT_USAGE
+        except NoArgsIsHelpError as err:  # `urumi`, `urumi store`: help asked for, as kubectl and helm do
+            sys.stdout.write(err.format_message() + "\n")
+            code = EXIT_OK
         except ClickUsageError as err:
             where = f" (see `{err.ctx.command_path} --help`)" if err.ctx else ""
             sys.stderr.write(f"error: {err.format_message()}{where}\n")

@@ -17,10 +17,9 @@ NameOpt = Annotated[str, typer.Option("--name", help="kind cluster name")]
 
 def _options(name: str, kubeconfig: str | None, config_path: str | None = None):
     from urumi_cli.actions.cluster import ClusterOptions
-    from urumi_cli.validation import validate_store_name
+    from urumi_cli.validation import validate_cluster_name
 
-    # kind cluster names follow the same DNS-label rule; reuse the validator's message.
-    validate_store_name(name)
+    validate_cluster_name(name)
     return ClusterOptions(name=name, config_path=config_path, kubeconfig=kubeconfig)
 
 

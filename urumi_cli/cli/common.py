@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from urumi_cli import config
-from urumi_cli.errors import UsageError
+from urumi_cli.errors import EnvironmentProblem, UsageError
 from urumi_cli.models import Target
 
 KubeconfigOpt = Annotated[Optional[str], typer.Option(
@@ -18,7 +18,7 @@ ContextOpt = Annotated[Optional[str], typer.Option(
                       "else kind-urumi from `urumi cluster up`)", show_default=False)]
 OutputOpt = Annotated[str, typer.Option("--output", "-o", help="table, json or yaml")]
 TimeoutOpt = Annotated[Optional[str], typer.Option(
-    "--timeout", help="e.g. 90s, 10m (create: 10m, delete: 5m, test: 5m)", show_default=False)]
+    "--timeout", help="e.g. 90s, 10m, 1h30m (create: 10m, delete: 5m, test: 5m)", show_default=False)]
 
 
 def resolve_target(kubeconfig: str | None, context: str | None) -> Target:
@@ -33,8 +33,10 @@ def resolve_target(kubeconfig: str | None, context: str | None) -> Target:
 
         from pathlib import Path
 
-        if not Path(kubeconfig).expanduser().is_file():
-            raise UsageError(f"kubeconfig {kubeconfig} does not exist", "pass an existing file with --kubeconfig")
+        path = Path(kubeconfig).expanduser()
+        if not path.is_file():  # exit 3, as on every other path (README)
+            what = "is a directory, not a file" if path.is_dir() else "does not exist"
+            raise EnvironmentProblem(f"kubeconfig {kubeconfig} {what}", "pass an existing file with --kubeconfig")
         current = current_context(kubeconfig)
         if not current:
             raise UsageError(f"kubeconfig {kubeconfig} has no current-context", "pass --context")

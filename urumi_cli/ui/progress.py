@@ -84,6 +84,7 @@ class RichReporter:
     def _render(self):
         from rich.spinner import Spinner
         from rich.table import Table
+        from rich.text import Text
 
         grid = Table.grid(padding=(0, 1))
         grid.add_column(width=2)
@@ -92,7 +93,7 @@ class RichReporter:
         now = time.monotonic()
         for state, text, started in self.steps.values():
             icon = Spinner("dots") if state == "run" else ("[green]✓[/]" if state == "ok" else "[red]✗[/]")
-            grid.add_row(icon, text, f"{now - started:.0f}s" if state == "run" else "")
+            grid.add_row(icon, Text(text), f"{now - started:.0f}s" if state == "run" else "")
         for st in self.comp.values():
             if st.ready:
                 icon = "[green]✓[/]"
@@ -101,7 +102,9 @@ class RichReporter:
             else:
                 icon = Spinner("dots")
             until = self.comp_ready_at.get(st.name, now)
-            grid.add_row(icon, f"{st.name:<9} [dim]{st.failed or st.detail}[/]", f"{until - self.comp_started:.0f}s")
+            line = Text(f"{st.name:<9} ")
+            line.append(st.failed or st.detail, style="dim")  # text from the cluster: data, not markup
+            grid.add_row(icon, line, f"{until - self.comp_started:.0f}s")
         return grid
 
     def step(self, key, text):
