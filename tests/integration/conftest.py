@@ -183,19 +183,9 @@ def namespace(control_plane, request):
     control_plane.kubectl("delete", "namespace", ns, "--wait=false", check=False)
 
 
-def _wait_until(what: str, check, timeout: float = 60, interval: float = 0.5):
-    """Poll `check()` until it returns a truthy value (returned); fail with the last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        last = check()
-        if last:
-            return last
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
-        time.sleep(interval)
-
-
 @pytest.fixture
 def wait_until():
     """`wait_until(what, check, timeout=60)`: poll check() until truthy, else fail saying what."""
-    return _wait_until
+    from support import wait_for
+
+    return lambda what, check, timeout=60, interval=0.5: wait_for(what, check, timeout, interval)

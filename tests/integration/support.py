@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,11 +76,35 @@ def one_error_line(stderr: str) -> str:
     return lines[0]
 
 
+def release(cp, name: str) -> dict | None:
+    """`helm status` of store `name`'s release as JSON, None if helm knows no such release."""
+    result = subprocess.run([str(cp.testbin / "helm"), "status", name, "-n", f"store-{name}", "-o", "json",
+                             "--kubeconfig", str(cp.kubeconfig), "--kube-context", cp.context],
+                            capture_output=True, text=True, env=cp.env, timeout=60)
+    return json.loads(result.stdout) if result.returncode == 0 else None
+
+
+def release_status(cp, name: str) -> str | None:
+    found = release(cp, name)
+    return found["info"]["status"] if found else None
+
+
 def helm_release_revision(cp, name: str) -> int:
-    out = subprocess.run([str(cp.testbin / "helm"), "status", name, "-n", f"store-{name}", "-o", "json",
-                          "--kubeconfig", str(cp.kubeconfig), "--kube-context", cp.context],
-                         capture_output=True, text=True, env=cp.env, timeout=60, check=True).stdout
-    return int(json.loads(out)["version"])
+    found = release(cp, name)
+    assert found is not None, f"release {name} not found"
+    return int(found["version"])
+
+
+def wait_for(what: str, check, timeout: float = 60, interval: float = 0.1):
+    """Poll `check()` until it returns a truthy value (returned); fail with the last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        last = check()
+        if last:
+            return last
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+        time.sleep(interval)
 
 
 def env_without(path_entries_with: str) -> str:

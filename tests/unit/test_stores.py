@@ -498,3 +498,80 @@ def test_refresh_falls_back_to_each_namespace_without_cluster_wide_rights(kube, 
     monkeypatch.setattr(kube, "list_objects", namespaced_only)
     found, _ = refresh_stores(registry=registry, kube=kube, cluster=CLUSTER)
     assert [(s.name, s.status) for s in found] == [("alpha", "ready"), ("beta", "ready")]
+
+
+# -- issue 16 and 10: what the real programs showed --------------------------------------------
+def test_a_retry_without_f_applies_the_values_files_of_the_earlier_create(create, helm, kube, registry, tmp_path):
+    values = tmp_path / "mine.yaml"
+    values.write_text("web:\n  replicas: 1\n")
+    seen = []
+    helm.on_upgrade = lambda release, info: seen.append([Path(p).read_text() for p in info["values_files"][2:]])
+
+    def fail(release, info):
+        seen.append([Path(p).read_text() for p in info["values_files"][2:]])
+        raise OperationFailed("helm failed: boom")
+
+    helm.on_upgrade = fail
+    with pytest.raises(OperationFailed):
+        create(values_files=(str(values),))
+    values.unlink()  # the user's file is gone by the time they retry
+    helm.on_upgrade = lambda release, info: seen.append([Path(p).read_text() for p in info["values_files"][2:]])
+    helm.releases["shop"] = Release("shop", "store-shop", "failed", 1)
+    create()
+    assert seen == [["web:\n  replicas: 1\n"], ["web:\n  replicas: 1\n"]]
+    # kept in a Secret of the store's namespace, never in the registry
+    assert ("store-shop", "urumi-user-values") in kube.secrets
+    assert "replicas" not in registry.path.read_text()
+
+
+def test_a_new_f_replaces_the_kept_values(create, helm, kube, tmp_path):
+    first, second = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    first.write_text("a: 1\n")
+    second.write_text("b: 2\n")
+    create(values_files=(str(first),))
+    create(values_files=(str(second),))
+    assert kube.secrets[("store-shop", "urumi-user-values")] == {"00.yaml": "b: 2\n"}
+
+
+def test_rerun_of_a_ready_store_whose_pods_broke_records_the_truth_with_diagnostics(create, kube, registry):
+    create()
+    assert registry.get_store(CLUSTER, "shop").status == "ready"
+    broken = ready_objects()
+    broken["pods"][0] = pod("shop-web-abc", ready=False, waiting="CrashLoopBackOff")
+    kube.objects["store-shop"] = broken
+    with pytest.raises(OperationFailed) as info:
+        create()
+    assert "CrashLoopBackOff" in info.value.message
+    assert info.value.details and "shop-web-abc" in info.value.details
+    record = registry.get_store(CLUSTER, "shop")
+    assert record.status == "failed" and "CrashLoopBackOff" in record.message
+
+
+def test_a_failed_helm_test_pod_does_not_fail_the_store(create, helm, registry):
+    objs = ready_objects()
+    test_pod = pod("shop-test-order", ready=False, component="setup")
+    test_pod["metadata"]["annotations"] = {"helm.sh/hook": "test"}
+    test_pod["status"]["phase"] = "Failed"
+    test_pod["status"]["containerStatuses"] = [{"name": "t", "state": {"terminated": {"exitCode": 1}}}]
+    objs["pods"].append(test_pod)
+    helm.objects_on_install = objs
+    result = create()
+    assert result.store.status == "ready"
+
+
+def test_describe_leaves_out_warnings_about_objects_gone_or_ready_since(create, kube, registry):
+    create()
+    objs = kube.objects["store-shop"]
+    objs["pods"][0]["status"]["conditions"][0]["lastTransitionTime"] = "2030-01-01T00:05:00Z"
+    objs["events"] = [
+        event("old-pod", kind="Pod", obj="shop-web-old", reason="BackOff", message="gone pod"),
+        event("early", kind="Pod", obj="shop-web-abc", reason="Unhealthy", message="probe before ready",
+              when="2030-01-01T00:01:00Z"),
+        event("late", kind="Pod", obj="shop-web-abc", reason="Unhealthy", message="probe after ready",
+              when="2030-01-01T00:09:00Z"),
+        event("ing", kind="Ingress", obj="shop", reason="Sync", message="ingress says so"),
+    ]
+    info = queries.describe_store("shop", registry=registry, kube=kube, cluster=CLUSTER)
+    text = "\n".join(info["diagnostics"])
+    assert "gone pod" not in text and "probe before ready" not in text
+    assert "probe after ready" in text and "ingress says so" in text

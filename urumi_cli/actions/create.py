@@ -117,7 +117,10 @@ def check_cluster(run: CreateRun) -> None:
     run.namespace_obj = ns
     run.release = run.helm.status(run.name, namespace=run.namespace, target=run.opts.target) if ns else None
     run.plan = plan_for(run.record, run.release, bool(run.opts.values_files))
-    found = f"; release {run.name} {run.release.status} (revision {run.release.revision})" if run.release else ""
+    found = ""
+    if run.release is not None:
+        state = "already deployed" if run.plan in (WAIT, CONFIRM) else run.release.status
+        found = f"; release {run.name} {state} (revision {run.release.revision})"
     run.reporter.done("cluster", f"cluster {cluster} reachable{found}")
 
 
