@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from urumi_cli.adapters.helm import Helm, explain_helm_error, rollback_on_failure_flag, wait_flags
+from urumi_cli.adapters.helm import Helm, explain_helm_error, wait_flags
 from urumi_cli.adapters.runner import CommandError
 from urumi_cli.errors import ClusterUnreachable, Conflict, OperationFailed, ToolMissing, UsageError
 from urumi_cli.models import Target
@@ -28,11 +28,9 @@ def helm4(runner, tool_path):
     return Helm(runner)
 
 
-def test_wait_and_rollback_flags_per_major():
+def test_wait_flags_per_major():
     assert wait_flags(3) == ["--wait", "--wait-for-jobs"]
     assert wait_flags(4) == ["--wait=watcher", "--wait-for-jobs"]
-    assert rollback_on_failure_flag(3) == "--atomic"
-    assert rollback_on_failure_flag(4) == "--rollback-on-failure"
 
 
 def test_upgrade_install_plain_argv_does_not_need_the_version(runner, helm3):
@@ -56,18 +54,18 @@ def test_upgrade_install_plain_argv_does_not_need_the_version(runner, helm3):
      ("v4.0.1", ["--wait=watcher", "--wait-for-jobs"], "--rollback-on-failure"),
      ("v4.1.0-rc.1", ["--wait=watcher", "--wait-for-jobs"], "--rollback-on-failure")],
 )
-def test_upgrade_install_wait_atomic_per_version(runner, tool_path, version, wait, rollback):
+def test_upgrade_install_wait_per_version(runner, tool_path, version, wait, rollback):
     runner.on(VERSION_ARGV, stdout=version)
     runner.on(["helm", "upgrade"])
     helm = Helm(runner)
     target = Target(context="kind-dev", kubeconfig="/home/u/kc")
     helm.upgrade_install("traefik", "traefik", namespace="traefik", target=target, values_files=["/v.yaml"],
-                         timeout_s=300, wait=True, atomic=True, create_namespace=True,
+                         timeout_s=300, wait=True, create_namespace=True,
                          extra=["--repo", "https://traefik.github.io/charts", "--version", "37.3.0"])
     assert runner.argvs()[-1] == [
         "helm", "upgrade", "--install", "traefik", "traefik", "--kube-context", "kind-dev",
         "--kubeconfig", "/home/u/kc", "--namespace", "traefik", "--values", "/v.yaml", "--timeout", "300s",
-        *wait, rollback, "--create-namespace", "--repo", "https://traefik.github.io/charts", "--version", "37.3.0",
+        *wait, "--create-namespace", "--repo", "https://traefik.github.io/charts", "--version", "37.3.0",
     ]
     # Helm 3 never sees Helm 4's flags and the other way round
     flat = runner.argvs()[-1]
@@ -83,7 +81,7 @@ def test_version_is_read_once_per_helm_object(runner, tool_path):
     helm = Helm(runner)
     for _ in range(3):
         helm.upgrade_install("shop", "/c", namespace="ns", target=TARGET, values_files=[], timeout_s=10,
-                             wait=True, atomic=True)
+                             wait=True)
     assert runner.argvs().count(VERSION_ARGV) == 1
     assert helm.major == 4
     assert runner.argvs().count(VERSION_ARGV) == 1

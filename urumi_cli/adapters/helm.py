@@ -30,10 +30,6 @@ def wait_flags(major: int) -> list[str]:
     return ["--wait", "--wait-for-jobs"]
 
 
-def rollback_on_failure_flag(major: int) -> str:
-    return "--rollback-on-failure" if major >= 4 else "--atomic"
-
-
 class Helm:
     def __init__(self, runner: CommandRunner, binary: str = "helm"):
         self.runner = runner
@@ -71,7 +67,6 @@ class Helm:
         values_files: list[str],
         timeout_s: float,
         wait: bool = False,
-        atomic: bool = False,
         create_namespace: bool = False,
         extra: list[str] | None = None,
     ) -> None:
@@ -82,8 +77,6 @@ class Helm:
         argv += ["--timeout", f"{max(1, int(timeout_s))}s"]
         if wait:
             argv += wait_flags(self.major)
-        if atomic:
-            argv.append(rollback_on_failure_flag(self.major))
         if create_namespace:
             argv.append("--create-namespace")
         argv += extra or []

@@ -1,4 +1,4 @@
-"""The Kubernetes REST API through the official client's configuration and connection pool.
+"""Kubernetes resources urumi reads and writes: namespaces, Secrets, workloads, logs, watches.
 
 Objects cross this seam as plain dicts (raw JSON, no client models), so readiness is a pure
 function of them and the watch loop (adapters/watching.py) can be tested with scripted events.
@@ -12,85 +12,22 @@ import json
 import time
 from typing import Iterator
 
+from urumi_cli.adapters.kube_transport import (
+    CONNECT_TIMEOUT_S,
+    ApiTransport,
+    ConflictError,
+    HttpStatus,
+    NotFoundError,
+    json_lines,
+    quote_segment as _q,
+    short,
+)
 from urumi_cli.adapters.watching import WATCH_SERVER_TIMEOUT_S, ApiDenied, Gone, TransientApiError
-from urumi_cli.errors import ClusterUnreachable, EnvironmentProblem, Forbidden, OperationFailed
-from urumi_cli.models import Target
-
-CONNECT_TIMEOUT_S = 5
+from urumi_cli.errors import ClusterUnreachable, Forbidden
 
 
-class KubeClient:
-    """The real cluster. Created once per process; every call pins the target's context.
-
-    The official client loads the kubeconfig (certificates, tokens, exec plugins, proxy) and owns
-    the urllib3 pool; requests are plain JSON over that pool. The typed API classes (CoreV1Api...)
-    are not used: they import a model module per Kubernetes type (pydantic models since
-    kubernetes 36), ~0.6 s at start-up and ~0.2 s at exit, for objects urumi reads as dicts anyway.
-    """
-
-    def __init__(self, target: Target):
-        self.target = target
-        from kubernetes import config
-        from kubernetes.config.config_exception import ConfigException
-
-        try:
-            self.api = config.new_client_from_config(config_file=target.kubeconfig, context=target.context,
-                                                     persist_config=False)
-        except (ConfigException, OSError, ValueError, TypeError) as err:
-            raise EnvironmentProblem(f"cannot load kubeconfig context {target.context!r}: {err}",
-                                     "check the kubeconfig file and the context name") from None
-        self.configuration = self.api.configuration
-        self.pool = self.api.rest_client.pool_manager  # TLS, client certificate and proxy set up
-
-    # -- transport -----------------------------------------------------------------------------
-    def _send(self, method: str, path: str, *, query: dict | None = None, body=None,
-              content_type: str = "application/json", timeout: tuple = (CONNECT_TIMEOUT_S, 30),
-              stream: bool = False):
-        """One request; the urllib3 response (unread if stream). Raises _HttpStatus for non-2xx,
-        urllib3's HTTPError or OSError when the API cannot be reached."""
-        import urllib3
-        from urllib.parse import urlencode
-
-        headers = {**self.api.default_headers, "Accept": "application/json"}
-        # Bearer tokens; the kubeconfig loader's refresh hook renews exec-plugin and OIDC tokens.
-        for auth in self.configuration.auth_settings().values():
-            if auth.get("in") == "header" and auth.get("value"):
-                headers[auth["key"]] = auth["value"]
-        data = None
-        if body is not None:
-            headers["Content-Type"] = content_type
-            data = json.dumps(body).encode()
-        url = self.configuration.host + path + (f"?{urlencode(query)}" if query else "")
-        response = self.pool.request(method, url, body=data, headers=headers, preload_content=not stream,
-                                     timeout=urllib3.Timeout(connect=timeout[0], read=timeout[1]))
-        if not 200 <= response.status <= 299:
-            try:
-                text = response.data.decode("utf-8", "replace")
-            finally:
-                response.release_conn()
-            raise _HttpStatus(response.status, response.reason, text)
-        return response
-
-    def _body(self, method: str, path: str, **kwargs) -> bytes:
-        """A request whose failures become urumi errors; the response body."""
-        from urllib3.exceptions import HTTPError
-
-        try:
-            response = self._send(method, path, **kwargs)
-        except _HttpStatus as err:
-            raise _api_error(err, self.target) from None
-        except (HTTPError, OSError) as err:
-            raise ClusterUnreachable(
-                f"cannot reach the Kubernetes API of context {self.target.context!r}: {_short(err)}",
-                "check that the cluster runs (`urumi cluster status`)",
-            ) from None
-        try:
-            return response.data
-        finally:
-            response.release_conn()
-
-    def _json(self, method: str, path: str, **kwargs) -> dict:
-        return json.loads(self._body(method, path, **kwargs))
+class KubeClient(ApiTransport):
+    """The real cluster (see ApiTransport for how requests are made)."""
 
     def server_version(self) -> str:
         return self._json("GET", "/version", timeout=(CONNECT_TIMEOUT_S, 10)).get("gitVersion", "")
@@ -99,7 +36,7 @@ class KubeClient:
     def get_namespace(self, name: str) -> dict | None:
         try:
             return self._json("GET", f"/api/v1/namespaces/{_q(name)}")
-        except _NotFound:
+        except NotFoundError:
             return None
 
     def create_namespace(self, name: str, labels: dict[str, str]) -> dict:
@@ -120,7 +57,7 @@ class KubeClient:
         try:
             self._json("DELETE", f"/api/v1/namespaces/{_q(name)}")
             return True
-        except _NotFound:
+        except NotFoundError:
             return False
 
     def list_namespaces(self, selector: str) -> list[dict]:
@@ -152,7 +89,7 @@ class KubeClient:
         try:
             self._json("POST", f"/api/v1/namespaces/{_q(namespace)}/secrets", body=body)
             return True
-        except _Conflict:
+        except ConflictError:
             return False  # generated once; never regenerate (salts and DB passwords must stay stable)
 
     def put_secret(self, namespace: str, name: str, data: dict[str, str], labels: dict[str, str]) -> None:
@@ -161,13 +98,13 @@ class KubeClient:
                 "metadata": {"name": name, "labels": labels}, "stringData": data}
         try:
             self._json("POST", f"/api/v1/namespaces/{_q(namespace)}/secrets", body=body)
-        except _Conflict:
+        except ConflictError:
             self._json("PUT", f"/api/v1/namespaces/{_q(namespace)}/secrets/{_q(name)}", body=body)
 
     def read_secret(self, namespace: str, name: str) -> dict[str, str] | None:
         try:
             secret = self._json("GET", f"/api/v1/namespaces/{_q(namespace)}/secrets/{_q(name)}")
-        except _NotFound:
+        except NotFoundError:
             return None
         return {k: base64.b64decode(v).decode("utf-8", "replace") for k, v in (secret.get("data") or {}).items()}
 
@@ -213,16 +150,16 @@ class KubeClient:
             # The client read timeout covers a server that silently stops sending.
             response = self._send("GET", self._path(resource, namespace), query=query, stream=True,
                                   timeout=(CONNECT_TIMEOUT_S, timeout_s + 10))
-        except _HttpStatus as err:
+        except HttpStatus as err:
             if err.status == 410:
                 raise Gone() from None
             if err.status in (401, 403):
                 raise ApiDenied(f"{resource}: {err.reason}") from None
             raise TransientApiError(f"{resource}: {err.status} {err.reason}") from None
         except (HTTPError, OSError) as err:
-            raise TransientApiError(_short(err)) from None
+            raise TransientApiError(short(err)) from None
         try:
-            for line in _lines(response):
+            for line in json_lines(response):
                 event = json.loads(line)
                 kind, obj = event.get("type"), event.get("object") or {}
                 if kind == "ERROR":
@@ -231,7 +168,7 @@ class KubeClient:
                     raise TransientApiError(obj.get("message", "watch error"))
                 yield kind, obj
         except (HTTPError, OSError, ValueError) as err:
-            raise TransientApiError(_short(err)) from None
+            raise TransientApiError(short(err)) from None
         finally:
             response.release_conn()
 
@@ -248,62 +185,5 @@ class KubeClient:
     def delete_pod(self, namespace: str, name: str) -> None:
         try:
             self._json("DELETE", f"/api/v1/namespaces/{_q(namespace)}/pods/{_q(name)}")
-        except _NotFound:
+        except NotFoundError:
             pass
-
-
-def _lines(response) -> Iterator[bytes]:
-    """The watch stream's JSON lines as they arrive (the API server sends them chunked)."""
-    buffer = b""
-    for chunk in response.stream(amt=None, decode_content=False):
-        buffer += chunk
-        *complete, buffer = buffer.split(b"\n")
-        yield from (line for line in complete if line.strip())
-    if buffer.strip():
-        yield buffer
-
-
-class _HttpStatus(Exception):
-    """A non-2xx answer of the API server (status, reason, body: what _api_error reads)."""
-
-    def __init__(self, status: int, reason: str | None, body: str):
-        super().__init__(f"{status} {reason}")
-        self.status, self.reason, self.body = status, reason, body
-
-
-def _q(segment: str) -> str:
-    from urllib.parse import quote
-
-    return quote(segment, safe="")
-
-
-class _NotFound(OperationFailed):
-    pass
-
-
-class _Conflict(OperationFailed):
-    pass
-
-
-def _short(err: Exception) -> str:
-    text = str(err).splitlines()[0] if str(err) else type(err).__name__
-    return text[:200]
-
-
-def _api_error(err, target: Target) -> Exception:
-    reason = err.reason or ""
-    try:
-        message = json.loads(err.body).get("message", reason)
-    except (TypeError, ValueError):
-        message = reason
-    if err.status == 404:
-        return _NotFound(message)
-    if err.status == 409:
-        return _Conflict(message)
-    if err.status in (401, 403):
-        return Forbidden(f"the API of context {target.context!r} refused the request: {message}",
-                          "check that your kubeconfig user may manage namespaces, secrets and workloads")
-    if err.status and err.status >= 500 or err.status == 0:
-        return ClusterUnreachable(f"the Kubernetes API failed: {err.status} {message}",
-                                  "check the cluster with `urumi cluster status`")
-    return OperationFailed(f"the Kubernetes API rejected the request: {err.status} {message}")

@@ -5,4 +5,6 @@ failure as one line. pyproject pins typer below 0.28 (0.28+ imports pydantic at 
 tests/unit/test_clicompat.py fails loudly if a Typer release moves these names.
 """
 
-from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError  # noqa: F401
+from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+
+__all__ = ["ClickException", "NoArgsIsHelpError", "UsageError"]
