@@ -5,9 +5,10 @@ Security, in the order every request meets it:
   2. The per-run token: `?token=` on the page URL (answered with an HttpOnly, SameSite=Strict
      cookie and a redirect that drops it from the address bar), the cookie, or `X-Urumi-Token`.
      Anything else is 401.
-  3. State-changing requests (POST, DELETE) need the token in the `X-Urumi-Token` header (a
-     cookie alone is not enough: a browser attaches cookies to cross-site form posts), a JSON body,
-     and an Origin equal to this server's own.
+  3. State-changing requests (POST, DELETE) need an Origin equal to this server's own (else 403),
+     the token in the `X-Urumi-Token` header (a cookie alone is not enough: browsers attach
+     cookies to cross-site form posts, and 127.0.0.1 on another port is the same "site"), and a
+     JSON body.
 Responses carry a strict Content-Security-Policy, `no-store` and `Referrer-Policy: no-referrer`
 (so "Visit store" never leaks the token). The request log never has query strings or bodies.
 """
@@ -145,12 +146,12 @@ class Handler(BaseHTTPRequestHandler):
             return False
         header = self.headers.get(TOKEN_HEADER)
         if changes_state:
+            if not self._origin_ok():  # first: a cross-site form post is told what it is
+                self._error(403, "cross-origin request refused", "use the dashboard page itself")
+                return False
             if not self._token_ok(header):
                 self._error(401, f"missing or wrong {TOKEN_HEADER} header",
                             "open the URL `urumi dashboard` printed; its token changes every run")
-                return False
-            if not self._origin_ok():
-                self._error(403, "cross-origin request refused", "use the dashboard page itself")
                 return False
             return True
         if self._token_ok(header) or self._token_ok(self._cookie_token()):
