@@ -9,6 +9,9 @@ from pathlib import Path
 
 from urumi_cli import config
 from urumi_cli.actions.stores import (
+    LABEL_NAME,
+    MANAGED_BY,
+    STATUS_RESOURCES,
     CreateOptions,
     DeleteOptions,
     create_store,
@@ -18,14 +21,16 @@ from urumi_cli.actions.stores import (
     refresh_stores,
 )
 from urumi_cli.models import Store, StoreType, Target
+from urumi_cli.readiness import INSTANCE_LABEL
 from urumi_cli.validation import validate_store_name, validate_store_type
 
 # The namespaces that are stores (what `store list --refresh` lists) and the label every workload
-# of a store's release carries: what the dashboard watches across namespaces.
-STORE_NAMESPACE_SELECTOR = "app.kubernetes.io/managed-by=urumi"
-STORE_NAME_LABEL = "urumi.dev/store-name"
-WORKLOAD_SELECTOR = "app.kubernetes.io/instance"
-WORKLOAD_RESOURCES = ("deployments", "statefulsets", "jobs", "pods")
+# of a store's release carries: what the dashboard watches across namespaces. The workload kinds
+# are the ones refresh reads a store's status from.
+STORE_NAMESPACE_SELECTOR = f"{MANAGED_BY}=urumi"
+STORE_NAME_LABEL = LABEL_NAME
+WORKLOAD_SELECTOR = INSTANCE_LABEL
+WORKLOAD_RESOURCES = STATUS_RESOURCES
 
 
 def validate_name(name: str) -> str:
