@@ -48,6 +48,17 @@ def _first_line(proc, timeout=30) -> str:
     return got[0].strip()
 
 
+def test_sigterm_stops_it_as_cleanly_as_ctrl_c(tmp_path):
+    proc = _start(tmp_path, "--port", "0")
+    try:
+        assert _first_line(proc).startswith("http://127.0.0.1:")
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert "dashboard stopped" in err
+
+
 def test_the_url_comes_first_and_ctrl_c_exits_0(tmp_path):
     proc = _start(tmp_path, "--port", "0")
     try:

@@ -22,6 +22,7 @@ def register(app: typer.Typer) -> None:
         context: ContextOpt = None,
     ) -> None:
         """Serve a live web view of the stores on 127.0.0.1 (create, delete, credentials); Ctrl-C stops it."""
+        import signal
         import sys
         import threading
 
@@ -47,6 +48,10 @@ def register(app: typer.Typer) -> None:
             d.consoles.note(f"urumi dashboard for {target.context} on http://127.0.0.1:{server.port}/ "
                             "(the URL above carries this run's token); Ctrl-C stops it")
 
+        def terminated(*_):  # `kill`, a service manager: the same clean stop as Ctrl-C
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, terminated)
         try:
             serve(board, port=port, token=new_token(), out=sys.stdout, log=d.consoles.debug_line,
                   open_browser=open_browser, stop=stop, on_started=started)

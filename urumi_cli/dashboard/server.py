@@ -293,12 +293,10 @@ def serve(board: Board, *, port: int, token: str, out, log, open_browser: bool, 
 
             # In a thread: some browsers webbrowser picks (a text one over SSH) block until closed.
             threading.Thread(target=webbrowser.open, args=(server.url,), name="open-browser", daemon=True).start()
-        watcher = threading.Thread(target=lambda: (stop.wait(), server.shutdown()), daemon=True)
-        watcher.start()
-        try:
-            server.serve_forever(poll_interval=0.5)
-        except KeyboardInterrupt:
-            pass
+        threading.Thread(target=lambda: (stop.wait(), server.shutdown()), daemon=True).start()
+        server.serve_forever(poll_interval=0.5)
+    except KeyboardInterrupt:  # Ctrl-C (or SIGTERM, see cli/dashboard.py) at any point after the bind
+        pass
     finally:
         server.stopping.set()
         board.hub.close()
