@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STORE  ?= shop
 
-.PHONY: up install venv testbin test test-unit test-charts test-integration bench clean
+.PHONY: up install venv testbin test test-unit test-charts test-integration test-browser bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,8 +36,12 @@ test-charts: install testbin
 test-integration: install testbin
 	URUMI_REQUIRE_CONTROL_PLANE=1 $(BIN)/pytest -q tests/integration
 
+# The dashboard in Debian's chromium (needs node, npm and /usr/bin/chromium; see tests/browser).
+test-browser: install testbin
+	URUMI_REQUIRE_BROWSER=1 URUMI_REQUIRE_CONTROL_PLANE=1 $(BIN)/pytest -q tests/browser
+
 bench: install testbin
 	$(BIN)/python tests/bench/run.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache tests/browser/node_modules tests/browser/artifacts

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -95,9 +95,15 @@ class CreateRun:
         return max(floor, self.deadline - self.clock())
 
     def update(self, **changes) -> None:
-        if self.store is not None or self.record is not None:
-            updated = self.registry.update_store(self.opts.target.context, self.name, updated_at=now_iso(), **changes)
-            self.store = updated or self.store
+        if self.store is None and self.record is None:
+            return  # nothing recorded yet: a failure before the record is not the store's
+        changes["updated_at"] = now_iso()
+        updated = self.registry.update_store(self.opts.target.context, self.name, **changes)
+        if updated is None and self.store is not None:
+            # Another process's refresh dropped the record in the instant between our first write
+            # and the namespace's creation: write what this run knows again.
+            updated = self.registry.put_store(replace(self.store, **changes))
+        self.store = updated or self.store
 
 
 # -- the steps ---------------------------------------------------------------------------------

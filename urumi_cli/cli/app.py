@@ -71,7 +71,7 @@ def _print_version(value: bool) -> None:
         raise typer.Exit(0)
 
 
-GROUPS = ("cluster", "store", "doctor")
+GROUPS = ("cluster", "store", "doctor", "dashboard")
 
 
 def build_app(only: str | None = None, subcommand: str | None = None) -> typer.Typer:
@@ -118,6 +118,10 @@ def build_app(only: str | None = None, subcommand: str | None = None) -> typer.T
         from urumi_cli.cli import doctor
 
         doctor.register(app)
+    if only in (None, "dashboard"):
+        from urumi_cli.cli import dashboard
+
+        dashboard.register(app)
     return app
 
 

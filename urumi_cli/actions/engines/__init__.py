@@ -25,6 +25,7 @@ class EngineSpec:
     credentials: Callable[[str, str], dict[str, str]]  # (store name, domain) -> Secret data
     admin_path: str  # appended to the store URL
     components: tuple[str, ...]  # what readiness waits for, in display order
+    rank: int = 100  # where it comes in `choose one of: ...` (the default type first)
 
     def admin_url(self, store_url: str) -> str:
         return f"{store_url}{self.admin_path}" if store_url else ""
@@ -32,11 +33,9 @@ class EngineSpec:
 
 @functools.lru_cache(maxsize=None)
 def engines() -> dict[str, EngineSpec]:
-    found = {}
-    for module in sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")):
-        spec = importlib.import_module(f"{__name__}.{module}").ENGINE
-        found[spec.name] = spec
-    return found
+    specs = [importlib.import_module(f"{__name__}.{m.name}").ENGINE
+             for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")]
+    return {spec.name: spec for spec in sorted(specs, key=lambda spec: (spec.rank, spec.name))}
 
 
 def engine_for(store_type) -> EngineSpec:

@@ -14,4 +14,4 @@ def credentials(name: str, domain: str) -> dict[str, str]:
 
 
 ENGINE = EngineSpec(name="woocommerce", description="WordPress + WooCommerce + MariaDB", credentials=credentials,
-                    admin_path="wp-admin/", components=("database", "web", "setup"))
+                    admin_path="wp-admin/", components=("database", "web", "setup"), rank=0)
