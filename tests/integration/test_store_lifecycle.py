@@ -123,8 +123,10 @@ def test_failed_setup_job_marks_store_failed(urumi, tmp_path):
     [store] = urumi.json("store", "list")
     assert store["status"] == "failed" and "job failed" in store["message"]
 
-    # A failed store is retried by re-running create (new helm revision, new setup Job).
-    fixed = urumi.create("jobfail", "woocommerce", "--timeout", "120s")
+    # A failed store is retried by re-running create (new helm revision, new setup Job). Without
+    # -f the earlier values would apply again (they are kept); the fix is a new -f.
+    fixed = urumi.create("jobfail", "woocommerce", "--timeout", "120s", "-f",
+                        write_values(tmp_path, "fixed.yaml", "setup:\n  backoffLimit: 0\n"))
     assert fixed.returncode == 0, fixed.stderr
     assert urumi.json("store", "get", "jobfail")["status"] == "ready"
     assert urumi.run("store", "delete", "jobfail", "--yes").returncode == 0
