@@ -7,6 +7,7 @@ Also files/copy-core.sh (the init step copying WordPress core) on a real file sy
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -499,3 +500,29 @@ def test_copy_core_says_what_is_wrong_without_core(pod_fs):
     result = run_as_33(docroot, "bash", str(COPY_CORE), env={"USR_SRC": str(base / "nothing"), "DOCROOT": str(docroot)})
     assert result.returncode == 1
     assert "copy-core: no WordPress core in" in result.stderr
+
+
+@pytest.mark.skipif(not shutil.which("php"), reason="php is not installed")
+@pytest.mark.parametrize("url,home,target,expected", [
+    # WP-Cron on a local store: to Apache on 8080 with the store's Host header.
+    ("http://shop.localhost/wp-cron.php?doing_wp_cron=1", "http://shop.localhost", "http://127.0.0.1:8080",
+     ["http://127.0.0.1:8080/wp-cron.php?doing_wp_cron=1", {"Host": "shop.localhost"}]),
+    # Production: TLS ends at the ingress; plain HTTP inside, and WordPress told it was https.
+    ("https://shop.example.com/wp-admin/admin-ajax.php?action=as_async_request_queue_runner",
+     "https://shop.example.com", "http://127.0.0.1:8080",
+     ["http://127.0.0.1:8080/wp-admin/admin-ajax.php?action=as_async_request_queue_runner",
+      {"Host": "shop.example.com", "X-Forwarded-Proto": "https"}]),
+    # The setup Job: to the WordPress Service.
+    ("http://SHOP.localhost/", "http://shop.localhost", "http://shop-wordpress",
+     ["http://shop-wordpress/", {"Host": "SHOP.localhost"}]),
+    # Other hosts, or no target: untouched.
+    ("https://api.wordpress.org/core/version-check/1.7/", "http://shop.localhost", "http://127.0.0.1:8080", None),
+    ("http://shop.localhost/wp-cron.php", "http://shop.localhost", "", None),
+])
+def test_loopback_routing(url, home, target, expected):
+    code = ("define('ABSPATH', '/'); require $argv[1]; "
+            "echo json_encode(urumi_loopback_route($argv[2], $argv[3], $argv[4]));")
+    result = subprocess.run(["php", "-r", code, str(CHART / "files" / "urumi-loopback.php"), url, home, target],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == expected
