@@ -25,7 +25,7 @@ RELEASE = "shop"
 NAMESPACE = "store-shop"
 TESTBIN = Path(os.environ.get("URUMI_TESTBIN") or Path.home() / ".cache" / "urumi" / "testbin")
 POD_OWNERS = ("Deployment", "StatefulSet", "Job")
-COMPONENTS = {"database", "web", "setup", "cache"}
+COMPONENTS = {"database", "web", "setup", "cache", "test"}
 
 
 def helm_path(name: str = "helm") -> Path:

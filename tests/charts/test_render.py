@@ -27,7 +27,7 @@ SECRET_KEYS = {
     "medusa": {"admin-username", "admin-password", "postgres-password", "jwt-secret", "cookie-secret"},
 }
 COMPONENTS_BY_CHART = {
-    "woocommerce": {"web", "database", "setup"},
+    "woocommerce": {"web", "database", "setup", "test"},
     "medusa": {"web", "database", "cache", "setup"},
 }
 
@@ -149,19 +149,96 @@ def test_woocommerce_setup_job_runs_the_verifying_script(helm):
     assert container["command"] == ["bash", "/urumi/setup.sh"]
     # wp-cli runs as www-data of the Apache image (33), not the cli image's 82.
     assert job["securityContext"]["runAsUser"] == 33 and job["securityContext"]["runAsGroup"] == 33
-    # WordPress core comes from the web image itself.
+    # WordPress core comes from the web image itself, copied by the chart's script.
     (init,) = job["initContainers"]
-    assert init["image"] == m.get("Deployment", "shop-wordpress")["spec"]["template"]["spec"]["containers"][0]["image"]
+    web = m.get("Deployment", "shop-wordpress")["spec"]["template"]["spec"]
+    assert init == web["initContainers"][0]
+    assert init["image"] == web["containers"][0]["image"]
     scripts = m.get("ConfigMap", "shop-scripts")["data"]
-    setup = scripts["setup.sh"]
-    assert setup == (CHARTS / "woocommerce/files/setup.sh").read_text()
-    assert "wc payment_gateway update cod --enabled=true" in setup
-    assert "woocommerce_enable_guest_checkout yes" in setup
-    assert "woocommerce_coming_soon no" in setup
+    assert scripts["setup.sh"] == (CHARTS / "woocommerce/files/setup.sh").read_text()
+    for php in ("inspect.php", "activate.php", "configure.php", "verify.php"):
+        assert scripts[php] == (CHARTS / "woocommerce/files/php" / php).read_text(), php
+    assert "'woocommerce_enable_guest_checkout', 'yes'" in scripts["configure.php"]
+    assert "'woocommerce_coming_soon', 'no'" in scripts["configure.php"]
     env = {e["name"]: e.get("value") for e in container["env"]}
     assert env["WC_VERSION"] == "11.0.1" and env["STOREFRONT_VERSION"] == "4.6.2"
+    assert env["WC_PACKAGE"] == env["STOREFRONT_PACKAGE"] == ""  # = downloads.wordpress.org
+    assert env["URUMI_LOOPBACK_URL"] == "http://shop-wordpress"
     skus = [line.split("\t")[0] for line in scripts["products.tsv"].splitlines() if line]
     assert skus == ["URUMI-MUG", "URUMI-TEE", "URUMI-CAP"]
+
+
+def test_woocommerce_core_is_copied_by_the_chart_not_the_image_entrypoint(helm):
+    """The official entrypoint's tar copy fails as uid 33 in volumes it does not own: an init
+    container runs files/copy-core.sh, and Apache starts without the entrypoint."""
+    m = helm.template("woocommerce")
+    pod = m.get("Deployment", "shop-wordpress")["spec"]["template"]["spec"]
+    (init,) = pod["initContainers"]
+    assert init["name"] == "wordpress-core" and init["command"] == ["bash", "/urumi-web/copy-core.sh"]
+    mounts = {v["mountPath"]: v["name"] for v in init["volumeMounts"]}
+    assert mounts["/var/www/html"] == "docroot" and mounts["/var/www/html/wp-content"] == "wp-content"
+    assert mounts["/urumi-web"] == "web-config"
+    (web,) = pod["containers"]
+    assert web["command"] == ["apache2-foreground"]
+    env = {e["name"]: e.get("value") for e in web["env"]}
+    assert env["URUMI_LOOPBACK_URL"] == "http://127.0.0.1:8080"
+    assert "WORDPRESS_DB_HOST" in env and "WORDPRESS_CONFIG_EXTRA" in env  # read by wp-config-docker.php
+    config = m.get("ConfigMap", "shop-wordpress-config")["data"]
+    assert config["copy-core.sh"] == (CHARTS / "woocommerce/files/copy-core.sh").read_text()
+    assert config["urumi-loopback.php"] == (CHARTS / "woocommerce/files/urumi-loopback.php").read_text()
+    assert "tar" not in config["copy-core.sh"].split("# Environment")[1]
+
+
+def test_woocommerce_packages_and_extra_volumes_reach_the_setup_job(helm, tmp_path):
+    values = tmp_path / "offline.yaml"
+    values.write_text(
+        "setup:\n"
+        "  woocommercePackage: /packages/woocommerce.11.0.1.zip\n"
+        "  storefrontPackage: http://mirror.mirror.svc:8080/storefront.4.6.2.zip\n"
+        "  extraVolumes: [{name: packages, persistentVolumeClaim: {claimName: wp-packages}}]\n"
+        "  extraVolumeMounts: [{name: packages, mountPath: /packages, readOnly: true}]\n"
+        "networkPolicy:\n"
+        "  setupExtraEgress:\n"
+        "    - to: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: mirror}}}]\n"
+        "      ports: [{protocol: TCP, port: 8080}]\n")
+    m = helm.template("woocommerce", values=[values])
+    job = m.get("Job", "shop-setup-1")["spec"]["template"]["spec"]
+    (container,) = job["containers"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["WC_PACKAGE"] == "/packages/woocommerce.11.0.1.zip"
+    assert env["STOREFRONT_PACKAGE"] == "http://mirror.mirror.svc:8080/storefront.4.6.2.zip"
+    assert {"name": "packages", "mountPath": "/packages", "readOnly": True} in container["volumeMounts"]
+    assert {"name": "packages", "persistentVolumeClaim": {"claimName": "wp-packages"}} in job["volumes"]
+    setup = _policies(m)["setup"]
+    assert {"protocol": "TCP", "port": 8080} in setup["egress"][-1]["ports"]
+    assert setup["egress"][-1]["to"][0]["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "mirror"}
+
+
+def test_woocommerce_test_pods_are_not_setup_pods(helm):
+    """helm test pods have their own component (urumi must not count them as the setup) and are
+    replaced by the next test run, a failed one staying for inspection until then."""
+    m = helm.template("woocommerce")
+    pods = m.kind("Pod")
+    assert sorted(p["metadata"]["name"] for p in pods) == ["shop-test-order", "shop-test-storefront"]
+    for pod in pods:
+        labels, annotations = pod["metadata"]["labels"], pod["metadata"]["annotations"]
+        assert labels["app.kubernetes.io/component"] == "test"
+        assert labels["urumi.dev/helm-test"] in ("order", "storefront")
+        assert annotations["helm.sh/hook"] == "test"
+        assert annotations["helm.sh/hook-delete-policy"] == "before-hook-creation"
+    policies = _policies(m)
+    tests = policies["tests"]
+    assert tests["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "test"
+    assert tests["ingress"] == []
+    (egress,) = tests["egress"]
+    assert egress["to"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "web"
+    assert _allows_port(egress, 8080)
+    web_sources = [s.get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/component")
+                   for s in policies["web"]["ingress"][0]["from"]]
+    assert "test" in web_sources and "setup" in web_sources
+    database_sources = [s["podSelector"]["matchLabels"]["app.kubernetes.io/component"]
+                        for s in policies["database"]["ingress"][0]["from"]]
+    assert "test" not in database_sources
 
 
 def test_medusa_setup_job_installs_a_pinned_medusa(helm):

@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# Set up a WooCommerce store with wp-cli, then verify that it can take an order.
+# Set up a WooCommerce store, then verify that it can take an order.
 #
 # Runs in the setup Job (official wordpress:cli image, as uid/gid 33 like the Apache image) with
-# WordPress core in the current directory and wp-content on the store's volume. Every step is
-# idempotent: a new Job runs on each `helm upgrade`. The script exits non-zero when any step
-# fails or when the final verification finds something missing; it never reports a half-made
-# store as done.
+# WordPress core in the current directory and wp-content on the store's volume. A handful of
+# steps, each one wp-cli process at most (the work is done by the PHP files next to this script
+# through `wp eval-file`: booting WordPress once per step, not once per option). Every step is
+# idempotent: a new Job runs on each `helm upgrade`, and a second run changes nothing.
+#
+# Any failure ends the script with exit 1 and, as its last line,
+#   setup: step <step> failed: <reason>
+# e.g. "setup: step install-plugins failed: download of woocommerce from https://... failed:
+# could not resolve host: downloads.wordpress.org". Steps: wait-database, install-wordpress,
+# inspect, install-plugins, install-theme, activate, configure, verify.
 #
 # Environment (set by templates/setup-job.yaml):
 #   WP_URL                exact store URL, e.g. http://shop.localhost (WordPress home/siteurl)
@@ -14,8 +20,10 @@
 #   STORE_TITLE           shop title
 #   ADMIN_USER ADMIN_PASSWORD ADMIN_EMAIL   WordPress administrator
 #   WC_VERSION STOREFRONT_VERSION           pinned WooCommerce plugin and Storefront theme
+#   WC_PACKAGE STOREFRONT_PACKAGE           where to get them: a URL or an absolute path of a zip;
+#                                           empty = downloads.wordpress.org at the pinned version
 #   STORE_CURRENCY STORE_COUNTRY            WooCommerce currency and base location
-#   SCRIPTS_DIR           where db-ping.php and products.tsv are (default /urumi)
+#   SCRIPTS_DIR           where the PHP steps and products.tsv are (default /urumi)
 #   DB_WAIT_TIMEOUT DB_WAIT_INTERVAL        seconds to wait for MariaDB, and between tries
 #   HTTP_WAIT_TIMEOUT HTTP_WAIT_INTERVAL    same for the storefront answering 200
 set -Eeuo pipefail
@@ -28,32 +36,65 @@ set -Eeuo pipefail
 : "${ADMIN_EMAIL:?ADMIN_EMAIL is required}"
 : "${WC_VERSION:?WC_VERSION is required}"
 : "${STOREFRONT_VERSION:?STOREFRONT_VERSION is required}"
-STORE_TITLE=${STORE_TITLE:-$STORE_HOST}
-STORE_CURRENCY=${STORE_CURRENCY:-USD}
-STORE_COUNTRY=${STORE_COUNTRY:-US:CA}
-SCRIPTS_DIR=${SCRIPTS_DIR:-/urumi}
+export STORE_TITLE=${STORE_TITLE:-$STORE_HOST}
+export STORE_CURRENCY=${STORE_CURRENCY:-USD}
+export STORE_COUNTRY=${STORE_COUNTRY:-US:CA}
+export SCRIPTS_DIR=${SCRIPTS_DIR:-/urumi}
+export WP_URL WC_VERSION STOREFRONT_VERSION
+WC_PACKAGE=${WC_PACKAGE:-https://downloads.wordpress.org/plugin/woocommerce.$WC_VERSION.zip}
+STOREFRONT_PACKAGE=${STOREFRONT_PACKAGE:-https://downloads.wordpress.org/theme/storefront.$STOREFRONT_VERSION.zip}
 DB_WAIT_TIMEOUT=${DB_WAIT_TIMEOUT:-600}
 DB_WAIT_INTERVAL=${DB_WAIT_INTERVAL:-5}
 HTTP_WAIT_TIMEOUT=${HTTP_WAIT_TIMEOUT:-600}
 HTTP_WAIT_INTERVAL=${HTTP_WAIT_INTERVAL:-5}
 SCHEME=${WP_URL%%://*}
+WORK=$(mktemp -d)
+STEP=start
 
 log() { printf '[setup] %s\n' "$*" >&2; }
-die() {
-  printf '[setup] ERROR: %s\n' "$*" >&2
+# fail REASON: the one line that says what failed, last in the log; exit 1.
+fail() {
+  trap - ERR
+  printf 'setup: step %s failed: %s\n' "$STEP" "$*" >&2
   exit 1
 }
-trap 'log "failed at line $LINENO: $BASH_COMMAND"' ERR
+trap 'fail "line $LINENO: $BASH_COMMAND exited $?"' ERR
+step() {
+  STEP=$1
+  log "step $STEP"
+}
 
-# WooCommerce's CLI commands go through its REST API and need a user with the capabilities.
-wpa() { wp --user="$ADMIN_USER" "$@"; }
+# last_error FILE...: the last non-empty line of the first file that has one.
+last_error() {
+  local file line
+  for file in "$@"; do
+    line=$(sed -e '/^[[:space:]]*$/d' "$file" | tail -n 1)
+    if [[ -n "$line" ]]; then
+      printf '%s' "$line"
+      return
+    fi
+  done
+  printf 'exited non-zero without a message'
+}
+
+# run_wp ARGS...: wp-cli with its output in the log (stdout also kept in $WORK/out); a failure
+# fails the current step with wp-cli's last error line.
+run_wp() {
+  if ! wp "$@" >"$WORK/out" 2>"$WORK/err"; then
+    sed 's/^/  /' "$WORK/out" "$WORK/err" >&2
+    fail "$(last_error "$WORK/err" "$WORK/out" | sed 's/^Error: //')"
+  fi
+  sed 's/^/  /' "$WORK/out" "$WORK/err" >&2
+}
 
 wait_for_database() {
+  step wait-database
   local deadline=$((SECONDS + DB_WAIT_TIMEOUT)) err
   log "waiting up to ${DB_WAIT_TIMEOUT}s for the database"
-  until err=$(wp eval-file "$SCRIPTS_DIR/db-ping.php" --skip-wordpress 2>&1); do
+  until wp eval-file "$SCRIPTS_DIR/db-ping.php" --skip-wordpress >/dev/null 2>"$WORK/err"; do
     if ((SECONDS >= deadline)); then
-      die "the database did not accept connections within ${DB_WAIT_TIMEOUT}s: ${err:-no answer}"
+      err=$(last_error "$WORK/err")
+      fail "the database did not accept connections within ${DB_WAIT_TIMEOUT}s: $err"
     fi
     sleep "$DB_WAIT_INTERVAL"
   done
@@ -61,78 +102,54 @@ wait_for_database() {
 }
 
 install_wordpress() {
-  if wp core is-installed; then
+  step install-wordpress
+  if wp core is-installed 2>"$WORK/err"; then
     log "WordPress is already installed"
   else
     log "installing WordPress at $WP_URL"
-    wp core install --url="$WP_URL" --title="$STORE_TITLE" --admin_user="$ADMIN_USER" \
+    run_wp core install --url="$WP_URL" --title="$STORE_TITLE" --admin_user="$ADMIN_USER" \
       --admin_password="$ADMIN_PASSWORD" --admin_email="$ADMIN_EMAIL" --skip-email
   fi
-  # The URL is stored at install time; keep it exact when the host changes on upgrade.
-  wp option update home "$WP_URL"
-  wp option update siteurl "$WP_URL"
 }
 
-# ensure_extension plugin|theme SLUG VERSION: installed at exactly VERSION, and active.
-ensure_extension() {
-  local kind=$1 slug=$2 version=$3 current=""
-  if wp "$kind" is-installed "$slug"; then
-    current=$(wp "$kind" get "$slug" --field=version)
+# fetch_package SLUG SOURCE: sets ZIP to the path of the zip (downloaded into $WORK when a URL).
+# (Not a command substitution: fail must end the script itself, with its line last.)
+fetch_package() {
+  local slug=$1 source=$2 err
+  case "$source" in
+    /*)
+      [[ -r "$source" ]] || fail "package of $slug not found: $source is not a readable file"
+      ZIP=$source
+      ;;
+    http://* | https://* | file://*)
+      log "downloading $slug from $source"
+      if ! curl -fsSL --connect-timeout 20 --max-time 900 -o "$WORK/$slug.zip" "$source" 2>"$WORK/curl-err"; then
+        err=$(last_error "$WORK/curl-err" | sed -E 's/^curl: \([0-9]+\) //')
+        fail "download of $slug from $source failed: ${err,}"
+      fi
+      ZIP=$WORK/$slug.zip
+      ;;
+    *) fail "package of $slug must be a URL or an absolute path, not: $source" ;;
+  esac
+}
+
+# ensure_installed plugin|theme SLUG VERSION SOURCE: installed at exactly VERSION (from SOURCE).
+ensure_installed() {
+  local kind=$1 slug=$2 version=$3 source=$4 current
+  current=$(sed -n "s/^$kind $slug \([^ ]*\) .*/\1/p" "$WORK/inspect")
+  if [[ "$current" == "$version" ]]; then
+    log "$kind $slug $version is installed"
+    return
   fi
-  if [[ "$current" != "$version" ]]; then
-    log "installing $kind $slug $version${current:+ (replacing $current)}"
-    wp "$kind" install "$slug" --version="$version" --force
-  fi
-  if wp "$kind" is-active "$slug"; then
-    log "$kind $slug $version is active"
-  else
-    wp "$kind" activate "$slug"
-  fi
+  [[ "$current" == - ]] && current=""
+  fetch_package "$slug" "$source"
+  log "installing $kind $slug $version${current:+ (replacing $current)}"
+  run_wp "$kind" install "$ZIP" --force
+  INSTALLED=1
 }
 
-configure_store() {
-  log "configuring WooCommerce"
-  # Database migrations of the installed WooCommerce version (no-op when up to date).
-  wp wc update
-  wp option update woocommerce_currency "$STORE_CURRENCY"
-  wp option update woocommerce_default_country "$STORE_COUNTRY"
-  # New installs start in "coming soon" mode, where shoppers see a placeholder page.
-  wp option update woocommerce_coming_soon no
-  wp option update woocommerce_store_pages_only no
-  wp option update woocommerce_enable_guest_checkout yes
-  # Orders are paid on delivery and no shipping rates are configured: ship-to is off, so the
-  # checkout does not ask for a shipping method. Store owners can turn shipping on later.
-  wp option update woocommerce_ship_to_countries disabled
-  wp option update woocommerce_allow_tracking no
-  wp option update woocommerce_show_marketplace_suggestions no
-  wp option update woocommerce_onboarding_profile '{"skipped":true}' --format=json
-  # Shop, cart, checkout and my-account pages (existing ones are kept).
-  wpa wc tool run install_pages
-  wp rewrite structure '/%postname%/'
-  wp rewrite flush
-  wpa wc payment_gateway update cod --enabled=true
-}
-
-# product_id SKU: the id of the product with this SKU, empty when there is none.
-product_id() { wpa wc product list --sku="$1" --field=id; }
-
-seed_products() {
-  local sku name price description id
-  while IFS=$'\t' read -r -u 3 sku name price description; do
-    [[ -z "$sku" || "$sku" == \#* ]] && continue
-    id=$(product_id "$sku")
-    if [[ -n "$id" ]]; then
-      log "product $sku exists (#$id)"
-      continue
-    fi
-    id=$(wpa wc product create --name="$name" --sku="$sku" --regular_price="$price" \
-      --description="$description" --type=simple --status=publish --porcelain)
-    log "created product $sku (#$id)"
-  done 3<"$SCRIPTS_DIR/products.tsv"
-}
-
-http_code() { # PATH: status code of the storefront through the in-cluster Service
-  curl -sS -o /dev/null -w '%{http_code}' --max-time 30 \
+http_code() { # PATH [BODY_FILE]: status code of the storefront through the in-cluster Service
+  curl -sS -o "${2:-/dev/null}" -w '%{http_code}' --max-time 30 \
     -H "Host: $STORE_HOST" -H "X-Forwarded-Proto: $SCHEME" "$WEB_SERVICE_URL$1"
 }
 
@@ -140,7 +157,7 @@ http_code() { # PATH: status code of the storefront through the in-cluster Servi
 storefront_answers() { # PATH
   local deadline=$((SECONDS + HTTP_WAIT_TIMEOUT)) code=""
   while :; do
-    if code=$(http_code "$1") && [[ "$code" == 200 ]]; then
+    if code=$(http_code "$1" "$WORK/body") && [[ "$code" == 200 ]]; then
       return 0
     fi
     if ((SECONDS >= deadline)); then
@@ -151,67 +168,70 @@ storefront_answers() { # PATH
   done
 }
 
-woocommerce_active() {
-  wp plugin is-active woocommerce &&
-    [[ "$(wp plugin get woocommerce --field=version)" == "$WC_VERSION" ]]
-}
-storefront_active() { wp theme is-active storefront; }
-home_is_exact() { [[ "$(wp option get home)" == "$WP_URL" && "$(wp option get siteurl)" == "$WP_URL" ]]; }
-cod_enabled() { [[ "$(wp option pluck woocommerce_cod_settings enabled)" == yes ]]; }
-guest_checkout() { [[ "$(wp option get woocommerce_enable_guest_checkout)" == yes ]]; }
-not_coming_soon() { [[ "$(wp option get woocommerce_coming_soon)" == no ]]; }
-
-pages_published() {
-  local page id
-  for page in shop cart checkout myaccount; do
-    id=$(wp option get "woocommerce_${page}_page_id")
-    [[ "$id" =~ ^[1-9][0-9]*$ ]] || return 1
-    [[ "$(wp post get "$id" --field=post_status)" == publish ]] || return 1
-  done
-}
-
-products_exist() {
-  local sku _rest found=0
-  while IFS=$'\t' read -r -u 3 sku _rest; do
-    [[ -z "$sku" || "$sku" == \#* ]] && continue
-    [[ -n "$(product_id "$sku")" ]] || return 1
-    found=$((found + 1))
-  done 3<"$SCRIPTS_DIR/products.tsv"
-  ((found > 0))
-}
-
 verify() {
-  local failed=0 check path
+  step verify
+  local failed=() path
   log "verifying the store"
-  for check in woocommerce_active storefront_active home_is_exact cod_enabled guest_checkout \
-    not_coming_soon pages_published products_exist; do
-    if "$check"; then
-      log "ok: $check"
-    else
-      log "FAILED: $check"
-      failed=$((failed + 1))
-    fi
-  done
+  if wp eval-file "$SCRIPTS_DIR/verify.php" >"$WORK/out" 2>"$WORK/err"; then
+    sed 's/^/  /' "$WORK/out" >&2
+  else
+    sed 's/^/  /' "$WORK/out" "$WORK/err" >&2
+    # verify.php prints "FAILED: NAME: why" for each failed check.
+    mapfile -t failed < <(sed -n 's/^FAILED: \([a-z_]*\).*/\1/p' "$WORK/out")
+    ((${#failed[@]})) || failed=("$(last_error "$WORK/err" "$WORK/out")")
+  fi
   for path in / /wp-json/wc/store/v1/products; do
     if storefront_answers "$path"; then
       log "ok: GET $path answers 200"
     else
       log "FAILED: GET $path does not answer 200"
-      failed=$((failed + 1))
+      failed+=("GET $path")
+      continue
+    fi
+    # The home page is the shop: it lists the products (WooCommerce's product loop).
+    if [[ "$path" == / ]]; then
+      if grep -q 'class="products' "$WORK/body"; then
+        log "ok: the home page lists products"
+      else
+        log "FAILED: the home page lists no products"
+        failed+=("home page products")
+      fi
     fi
   done
-  ((failed == 0)) || die "$failed check(s) failed: the store is not ready"
+  if ((${#failed[@]})); then
+    local IFS=,
+    fail "${#failed[@]} check(s) failed (${failed[*]}): the store is not ready"
+  fi
   log "store $WP_URL is ready"
 }
 
 main() {
+  local started=$SECONDS
+  INSTALLED=0
   wait_for_database
   install_wordpress
-  ensure_extension plugin woocommerce "$WC_VERSION"
-  ensure_extension theme storefront "$STOREFRONT_VERSION"
-  configure_store
-  seed_products
+
+  step inspect
+  run_wp eval-file "$SCRIPTS_DIR/inspect.php"
+  cp "$WORK/out" "$WORK/inspect"
+
+  step install-plugins
+  ensure_installed plugin woocommerce "$WC_VERSION" "$WC_PACKAGE"
+  step install-theme
+  ensure_installed theme storefront "$STOREFRONT_VERSION" "$STOREFRONT_PACKAGE"
+
+  step activate
+  if ((INSTALLED)) || grep -q ' inactive$' "$WORK/inspect"; then
+    run_wp eval-file "$SCRIPTS_DIR/activate.php"
+  else
+    log "WooCommerce and Storefront are active"
+  fi
+
+  step configure
+  run_wp --user="$ADMIN_USER" eval-file "$SCRIPTS_DIR/configure.php"
+
   verify
+  log "done in $((SECONDS - started))s"
 }
 
 main "$@"

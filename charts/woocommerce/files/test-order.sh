@@ -51,9 +51,17 @@ json() {
     echo is_scalar($data) ? $data : json_encode($data);' "$1"
 }
 
+# json_count: the number of elements of the JSON array on stdin.
+json_count() {
+  # shellcheck disable=SC2016 # PHP code, not shell
+  php -r '$d = json_decode(stream_get_contents(STDIN), true); if (!is_array($d)) { exit(1); } echo count($d);'
+}
+
 products=$(request GET "/products?per_page=1")
 product_id=$(json 0.id <<<"$products") || die "the store lists no products"
-log "adding product #$product_id to a new cart"
+product_sku=$(json 0.sku <<<"$products") || product_sku=""
+product_link=$(json 0.permalink <<<"$products") || product_link=""
+log "adding product #$product_id (${product_sku:-no SKU}) to a new cart"
 
 request GET /cart >/dev/null
 NONCE=$(header nonce)
@@ -81,5 +89,22 @@ log "placed order #$order_id (status $(json status <<<"$checkout"))"
 # The order as the shop keeps it (what the WooCommerce admin lists).
 order=$(request GET "/order/$order_id?key=$order_key&billing_email=${EMAIL/@/%40}")
 [[ "$(json id <<<"$order")" == "$order_id" ]] || die "order #$order_id cannot be read back"
-[[ "$(json items.0.id <<<"$order")" == "$product_id" ]] || die "order #$order_id does not contain product #$product_id"
+# An order item's "id" is the order item's own id (the cart's items carry the product id): the
+# item is recognised by the product's SKU, or its permalink when it has no SKU.
+if [[ -n "$product_sku" ]]; then
+  key=sku wanted=$product_sku
+else
+  key=permalink wanted=$product_link
+fi
+item_count=$(json items <<<"$order" | json_count) || item_count=0
+found=""
+for ((i = 0; i < item_count; i++)); do
+  if [[ "$(json "items.$i.$key" <<<"$order")" == "$wanted" ]]; then
+    found=$i
+    break
+  fi
+done
+[[ -n "$found" ]] || die "order #$order_id does not contain product #$product_id ($key $wanted)"
+quantity=$(json "items.$found.quantity" <<<"$order") || quantity=missing
+[[ "$quantity" == 1 ]] || die "order #$order_id: product #$product_id quantity is $quantity, not 1"
 log "ok: order #$order_id exists ($(json status <<<"$order")), paid by cash on delivery"

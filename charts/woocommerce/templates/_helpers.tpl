@@ -172,6 +172,33 @@ The docroot layout shared by the web pod and the setup Job: WordPress core in an
 - name: tmp
   emptyDir:
     sizeLimit: 512Mi
+- name: web-config
+  configMap:
+    name: {{ include "woocommerce.webName" . }}-config
+{{- end -}}
+
+{{/*
+The init container that puts WordPress core, wp-config.php and the loopback must-use plugin into
+the docroot (files/copy-core.sh from the web ConfigMap), run from the web image as uid 33. It
+replaces the official entrypoint's tar copy, which fails as non-root in the docroot emptyDir and
+the wp-content volume it does not own. include with (dict "root" $ "resources" ...).
+*/}}
+{{- define "woocommerce.coreInitContainer" -}}
+- name: wordpress-core
+  image: {{ include "woocommerce.image" .root.Values.web.image | quote }}
+  imagePullPolicy: {{ .root.Values.web.image.pullPolicy }}
+  command: ["bash", "/urumi-web/copy-core.sh"]
+  {{- include "woocommerce.containerSecurityContext" .root | nindent 2 }}
+  env:
+    - name: CONFIG_DIR
+      value: /urumi-web
+  resources:
+    {{- toYaml .resources | nindent 4 }}
+  volumeMounts:
+    {{- include "woocommerce.docrootMounts" .root | nindent 4 }}
+    - name: web-config
+      mountPath: /urumi-web
+      readOnly: true
 {{- end -}}
 
 {{- define "woocommerce.storageClass" -}}

@@ -1,7 +1,9 @@
 {{/*
 A `helm test` pod running one script of the scripts ConfigMap with curl (and php for JSON)
 from the wordpress:cli image. It talks to the in-cluster WordPress Service with the store's
-Host header. Labelled component "setup" so that the NetworkPolicy lets it reach WordPress.
+Host header. Component "test" (not part of a store's readiness; the NetworkPolicy lets these
+pods reach WordPress only). Helm deletes a test pod when the next `helm test` creates it
+(before-hook-creation): a failed one stays for `kubectl logs` until then.
 include with (dict "root" $ "name" "storefront" "script" "test-storefront.sh").
 */}}
 {{- define "woocommerce.testPod" -}}
@@ -12,7 +14,7 @@ metadata:
   name: {{ $root.Release.Name }}-test-{{ .name }}
   labels:
     {{- include "woocommerce.labels" $root | nindent 4 }}
-    app.kubernetes.io/component: setup
+    app.kubernetes.io/component: test
     urumi.dev/helm-test: {{ .name | quote }}
   annotations:
     helm.sh/hook: test
