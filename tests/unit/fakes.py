@@ -19,6 +19,7 @@ from typing import Callable
 
 from urumi_cli.adapters.helm import Release
 from urumi_cli.adapters.runner import CommandError, CommandResult
+from urumi_cli.adapters.tools import ToolVersion
 from urumi_cli.models import ComponentState
 from urumi_cli.readiness import COMPONENT_LABEL, INSTANCE_LABEL
 
@@ -297,6 +298,11 @@ class FakeKube:
         lines = self.logs.get((namespace, pod, container), "").splitlines()
         return "\n".join(lines[-tail_lines:])
 
+    def delete_pod(self, namespace, name):
+        self._record("delete_pod", namespace, name)
+        pods = self.objects.get(namespace, {}).get("pods", [])
+        pods[:] = [p for p in pods if p["metadata"]["name"] != name]
+
     def delete_namespace(self, name):
         self._record("delete_namespace", name)
         ns = self.namespaces.get(name)
@@ -367,7 +373,12 @@ class FakeHelm:
         self.calls.append(("status", release))
         return self.releases.get(release)
 
-    def upgrade_install(self, release, chart, *, namespace, target, values_files, timeout_s, **kwargs):
+    def version(self):
+        self.calls.append(("version",))
+        return ToolVersion("helm", "4.0.1", 4, 0)
+
+    def upgrade_install(self, release, chart, *, namespace, target, values_files, timeout_s, wait=False,
+                        create_namespace=False, extra=None):
         self.calls.append(("upgrade_install", release, chart, list(values_files), timeout_s))
         if self.on_upgrade is not None:
             self.on_upgrade(release, {"chart": chart, "namespace": namespace, "values_files": list(values_files)})
