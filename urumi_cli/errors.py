@@ -16,6 +16,15 @@ EXIT_TIMEOUT = 5
 EXIT_INTERRUPTED = 130
 
 
+def shown(value) -> str:
+    """A value the user typed, safe inside a one-line message: control characters (a newline
+    would split the line, ESC would reach the terminal) are quoted, very long values cut."""
+    text = str(value)
+    if len(text) > 200:
+        text = text[:200] + "..."
+    return text if text.isprintable() else repr(text)
+
+
 class UrumiError(Exception):
     exit_code = EXIT_FAILED
 

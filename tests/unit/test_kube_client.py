@@ -456,8 +456,6 @@ def test_a_status_without_a_message_uses_the_reason(api, kube):
     assert info.value.message.startswith("the Kubernetes API rejected the request: 418 ")
 
 
-@pytest.mark.xfail(strict=True, reason="api_error calls .get on the decoded body: a JSON error body that is not "
-                                       "an object (a proxy's `null` or a list) raises AttributeError")
 def test_a_json_error_body_that_is_not_an_object_uses_the_reason(api, kube):
     api.on("GET", "/version", Reply(502, None))
     with pytest.raises(ClusterUnreachable):

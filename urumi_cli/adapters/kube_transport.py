@@ -126,9 +126,10 @@ def short(err: Exception) -> str:
 def api_error(err, target: Target) -> Exception:
     reason = err.reason or ""
     try:
-        message = json.loads(err.body).get("message", reason)
+        body = json.loads(err.body)
     except (TypeError, ValueError):
-        message = reason
+        body = None
+    message = body.get("message", reason) if isinstance(body, dict) else reason  # a proxy may send null
     if err.status == 404:
         return NotFoundError(message)
     if err.status == 409:

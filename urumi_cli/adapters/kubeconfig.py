@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from urumi_cli.errors import EnvironmentProblem, UsageError
+from urumi_cli.errors import EnvironmentProblem, UsageError, shown
 from urumi_cli.models import Target
 
 
@@ -29,16 +29,19 @@ def _load(path: Path) -> dict:
     except FileNotFoundError:
         return {}
     except OSError as err:
-        raise EnvironmentProblem(f"cannot read kubeconfig {path}: {err.strerror}",
+        raise EnvironmentProblem(f"cannot read kubeconfig {shown(path)}: {err.strerror}",
                                  "check the file's permissions or pass another --kubeconfig") from None
+    except UnicodeDecodeError:
+        raise EnvironmentProblem(f"kubeconfig {shown(path)} is not a text file", "pass a valid --kubeconfig") from None
     try:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
-        raise EnvironmentProblem(f"kubeconfig {path} is not valid YAML{where}", "fix or regenerate the file") from None
+        raise EnvironmentProblem(f"kubeconfig {shown(path)} is not valid YAML{where}",
+                                 "fix or regenerate the file") from None
     if not isinstance(data, dict):
-        raise EnvironmentProblem(f"kubeconfig {path} is not a kubeconfig", "pass a valid --kubeconfig")
+        raise EnvironmentProblem(f"kubeconfig {shown(path)} is not a kubeconfig", "pass a valid --kubeconfig")
     return data
 
 
@@ -46,12 +49,20 @@ def current_context(explicit_kubeconfig: str) -> str | None:
     return _load(Path(explicit_kubeconfig).expanduser()).get("current-context") or None
 
 
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except (OSError, ValueError):  # a name too long for the file system, a NUL in it
+        return False
+
+
 def check_target(target: Target) -> Target:
     """The kubeconfig must exist and be readable, and must define the context."""
     files = kubeconfig_files(target.kubeconfig)
-    existing = [p for p in files if p.exists()]
+    existing = [p for p in files if _exists(p)]
     if target.kubeconfig and not existing:
-        raise EnvironmentProblem(f"kubeconfig {files[0]} does not exist", "pass an existing file with --kubeconfig")
+        raise EnvironmentProblem(f"kubeconfig {shown(files[0])} does not exist",
+                                 "pass an existing file with --kubeconfig")
     if not existing:
         raise EnvironmentProblem(
             f"no kubeconfig found ({', '.join(map(str, files))})",

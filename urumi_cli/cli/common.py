@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from urumi_cli import config
-from urumi_cli.errors import EnvironmentProblem, UsageError
+from urumi_cli.errors import EnvironmentProblem, UsageError, shown
 from urumi_cli.models import Target
 
 KubeconfigOpt = Annotated[Optional[str], typer.Option(
@@ -34,9 +34,13 @@ def resolve_target(kubeconfig: str | None, context: str | None) -> Target:
         from pathlib import Path
 
         path = Path(kubeconfig).expanduser()
-        if not path.is_file():  # exit 3, as on every other path (README)
-            what = "is a directory, not a file" if path.is_dir() else "does not exist"
-            raise EnvironmentProblem(f"kubeconfig {kubeconfig} {what}", "pass an existing file with --kubeconfig")
+        try:
+            is_file, is_dir = path.is_file(), path.is_dir()
+        except (OSError, ValueError):  # a name too long for the file system, a NUL in it
+            is_file = is_dir = False
+        if not is_file:  # exit 3, as on every other path (README)
+            what = "is a directory, not a file" if is_dir else "does not exist"
+            raise EnvironmentProblem(f"kubeconfig {shown(kubeconfig)} {what}", "pass an existing file with --kubeconfig")
         current = current_context(kubeconfig)
         if not current:
             raise UsageError(f"kubeconfig {kubeconfig} has no current-context", "pass --context")

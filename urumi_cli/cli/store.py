@@ -116,7 +116,9 @@ def _empty_list(listing, target) -> str:
     if not listing.elsewhere:
         return NO_STORES
     where = ", ".join(f"{count} in {context}" for context, count in sorted(listing.elsewhere.items()))
-    return (f"No stores in context {target.context}; this machine knows {sum(listing.elsewhere.values())} "
+    from urumi_cli.errors import shown
+
+    return (f"No stores in context {shown(target.context)}; this machine knows {sum(listing.elsewhere.values())} "
             f"under other contexts ({where}). See them with `urumi store list --all-clusters`, "
             "or pick one with --context.")
 

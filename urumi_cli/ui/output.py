@@ -36,7 +36,7 @@ def write_table(consoles, columns: Sequence[str], rows: Iterable[Sequence[str]],
                 empty: str = "") -> None:
     rows = list(rows)
     if not rows and empty:
-        consoles.err.print(empty, highlight=False)
+        consoles.err.print(empty, highlight=False, markup=False)  # it can hold a context name: data
         return
     consoles.out.print(build_table(columns, rows, status_col=status_col))
 
