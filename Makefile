@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STORE  ?= shop
 
-.PHONY: up install venv testbin test test-unit test-charts test-integration bench clean
+.PHONY: up install venv testbin kind-images test test-unit test-charts test-integration test-realcluster bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,14 @@ up: $(BIN)/python
 testbin:
 	tests/harness/testbin
 
-test: install testbin
-	URUMI_REQUIRE_CONTROL_PLANE=1 $(BIN)/pytest -q tests
+# A Docker engine that runs privileged containers, and every image a real kind cluster needs, built
+# locally (cached under ~/.cache/urumi; a warm run only checks). The env file kind-images prints
+# last tells tests/realcluster where everything is.
+kind-images: testbin
+	eval "export $$(tests/harness/docker-engine up | tail -1)" && tests/harness/kind-images
+
+test: install testbin kind-images
+	URUMI_REQUIRE_CONTROL_PLANE=1 URUMI_REQUIRE_REAL_CLUSTER=1 $(BIN)/pytest -q tests
 
 test-unit: install
 	$(BIN)/pytest -q tests/unit
@@ -35,6 +41,9 @@ test-charts: install testbin
 
 test-integration: install testbin
 	URUMI_REQUIRE_CONTROL_PLANE=1 $(BIN)/pytest -q tests/integration
+
+test-realcluster: install testbin kind-images
+	URUMI_REQUIRE_REAL_CLUSTER=1 $(BIN)/pytest -q tests/realcluster
 
 bench: install testbin
 	$(BIN)/python tests/bench/run.py
