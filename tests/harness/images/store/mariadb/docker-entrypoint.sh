@@ -36,16 +36,16 @@ if [ ! -d "$DATADIR/mysql" ]; then
   start_temp "$@"
   [ -n "${MARIADB_RANDOM_ROOT_PASSWORD:-}" ] && MARIADB_ROOT_PASSWORD=$(pwgen --numerals --capitalize --symbols --remove-chars="'\\" -1 32) \
     && echo "GENERATED ROOT PASSWORD: $MARIADB_ROOT_PASSWORD"
-  hcpw=$(pwgen --numerals --capitalize --symbols --remove-chars="'\\" -1 32)
+  hcpw=$(pwgen -s 32 1)
   {
     echo "SET @@SESSION.SQL_LOG_BIN=0;"
-    echo "DELETE FROM mysql.user WHERE user NOT IN ('mysql.sys', 'mariadb.sys', 'root') OR host NOT IN ('localhost');"
+    echo "DELETE FROM mysql.global_priv WHERE user NOT IN ('mysql.sys', 'mariadb.sys', 'root') OR host NOT IN ('localhost');"
     echo "SET PASSWORD FOR 'root'@'localhost'=PASSWORD('$(esc "${MARIADB_ROOT_PASSWORD:-}")');"
     echo "CREATE USER 'root'@'%' IDENTIFIED BY '$(esc "${MARIADB_ROOT_PASSWORD:-}")'; GRANT ALL ON *.* TO 'root'@'%' WITH GRANT OPTION; GRANT PROXY ON ''@'%' TO 'root'@'%' WITH GRANT OPTION;"
     for h in 127.0.0.1 ::1 localhost; do
       echo "CREATE USER 'healthcheck'@'$h' IDENTIFIED BY '$(esc "$hcpw")';"
     done
-    echo "DROP DATABASE IF EXISTS test;"
+    echo "DROP DATABASE IF EXISTS test; FLUSH PRIVILEGES;"
     if [ -n "${MARIADB_DATABASE:-}" ]; then echo "CREATE DATABASE IF NOT EXISTS \`$MARIADB_DATABASE\`;"; fi
     if [ -n "${MARIADB_USER:-}" ] && [ -n "${MARIADB_PASSWORD:-}" ]; then
       echo "CREATE USER '$MARIADB_USER'@'%' IDENTIFIED BY '$(esc "$MARIADB_PASSWORD")';"
