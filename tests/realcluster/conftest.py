@@ -112,6 +112,8 @@ def real_cluster(tmp_path_factory) -> RealCluster:
     if not env_file.is_file():
         unavailable(f"{env_file} missing: run tests/harness/docker-engine up, then tests/harness/kind-images")
     settings = read_env_file(env_file)
+    # The chart of this checkout (the env file names the one of the checkout that built the images).
+    settings["URUMI_INGRESS_CHART"] = str(REPO / "tests" / "harness" / "ingress" / "traefik")
     settings.update({k: os.environ[k] for k in NEEDED if os.environ.get(k)})
     missing = [k for k in NEEDED if not settings.get(k)]
     if missing:
