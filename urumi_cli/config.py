@@ -14,6 +14,7 @@ LOCAL_DOMAIN = "localhost"
 INGRESS_NAMESPACE = "traefik"
 TRAEFIK_CHART_REPO = "https://traefik.github.io/charts"
 TRAEFIK_CHART_VERSION = "41.3.0"  # Traefik Proxy v3.7.11
+STORE_TYPES = ("woocommerce", "medusa")  # the charts whose images `cluster load-images` loads by default
 
 
 def urumi_home() -> Path:

@@ -155,3 +155,101 @@ def test_cluster_operations_are_serialised_by_urumis_own_lock(tools, runner, kub
     assert any("waiting for another urumi cluster operation" in str(event) for event in reporter.events)
     # Nothing ran before the lock was free: the first tool call is after the release.
     assert runner.argvs()[0] == ["kind", "version"]
+
+
+def _up(tools, kube, registry, reporter, tmp_path, **opts):
+    kind_config = tmp_path / "kind.yaml"
+    kind_config.write_text("kind: Cluster\n")
+    return cluster_up(ClusterOptions(config_path=str(kind_config), **opts), docker=tools["docker"],
+                      kind=tools["kind"], helm=tools["helm"], kube_factory=lambda t: kube, registry=registry,
+                      reporter=reporter, locks_dir=tmp_path / "locks")
+
+
+def test_cluster_up_with_a_node_image_and_a_mirrored_ingress_chart(tools, runner, kube, registry, reporter, tmp_path):
+    _up(tools, kube, registry, reporter, tmp_path, image="urumi.local/kind-node:v1.36.3",
+        ingress_chart="/charts/traefik", ingress_version="0.1.0")
+    create = next(a for a in runner.argvs() if a[:3] == ["kind", "create", "cluster"])
+    assert create[create.index("--image") + 1] == "urumi.local/kind-node:v1.36.3"
+    upgrade = next(a for a in runner.argvs() if a[:2] == ["helm", "upgrade"])
+    assert upgrade[:5] == ["helm", "upgrade", "--install", "traefik", "/charts/traefik"]
+    assert "--repo" not in upgrade and upgrade[upgrade.index("--version") + 1] == "0.1.0"
+    assert upgrade[upgrade.index("--values") + 1].endswith("traefik-values.yaml")
+
+
+def test_cluster_up_with_a_chart_without_version_passes_no_version(tools, runner, kube, registry, reporter, tmp_path):
+    _up(tools, kube, registry, reporter, tmp_path, ingress_chart="oci://mirror.example/charts/traefik")
+    upgrade = next(a for a in runner.argvs() if a[:2] == ["helm", "upgrade"])
+    assert upgrade[4] == "oci://mirror.example/charts/traefik"
+    assert "--version" not in upgrade and "--repo" not in upgrade
+
+
+def test_cluster_up_preloads_images_before_the_ingress(tools, runner, kube, registry, reporter, tmp_path):
+    runner.on(["docker", "image", "inspect"], stdout="sha256:1\n")
+    runner.on(["kind", "load", "docker-image"])
+    _up(tools, kube, registry, reporter, tmp_path, preload=("a:1", "b:2"))
+    argvs = runner.argvs()
+    loads = [i for i, a in enumerate(argvs) if a[:3] == ["kind", "load", "docker-image"]]
+    assert [argvs[i][-1] for i in loads] == ["a:1", "b:2"]
+    assert all(argvs[i][4] == "urumi" for i in loads)
+    assert max(loads) < next(i for i, a in enumerate(argvs) if a[:2] == ["helm", "upgrade"])
+    steps = [e[2] for e in reporter.events if e[0] == "step"]
+    assert "loading image 1/2 a:1 into urumi" in steps and "loading image 2/2 b:2 into urumi" in steps
+
+
+def test_load_images_names_every_missing_image_and_loads_nothing(tools, runner, registry, reporter, tmp_path):
+    from urumi_cli.actions.cluster import load_images
+    from urumi_cli.errors import EnvironmentProblem
+
+    runner.on(["kind", "get", "clusters"], stdout="urumi\n")
+    runner.on(["docker", "image", "inspect"], returncode=1, stderr="Error: No such image")
+    runner.on(["docker", "image", "inspect", "--format", "{{.Id}}", "ok:1"], stdout="sha256:1\n")
+    with pytest.raises(EnvironmentProblem) as info:
+        load_images(ClusterOptions(), ["ok:1", "gone:1", "gone:2"], docker=tools["docker"], kind=tools["kind"],
+                    reporter=reporter, locks_dir=tmp_path / "locks")
+    assert "gone:1, gone:2" in info.value.message and "ok:1" not in info.value.message
+    assert not [a for a in runner.argvs() if a[:2] == ["kind", "load"]]
+
+
+def test_load_images_needs_the_cluster(tools, runner, registry, reporter, tmp_path):
+    from urumi_cli.actions.cluster import load_images
+
+    with pytest.raises(NotFound):
+        load_images(ClusterOptions(), ["a:1"], docker=tools["docker"], kind=tools["kind"], reporter=reporter,
+                    locks_dir=tmp_path / "locks")
+
+
+def test_store_chart_images_reads_both_charts_and_applies_overrides(tmp_path):
+    from urumi_cli.actions.cluster import store_chart_images
+
+    images = store_chart_images(config.repo_root() / "charts")
+    assert "mariadb:11.4.12" in images and "redis:7.4.11-alpine" in images
+    assert any(i.startswith("wordpress:") for i in images) and any(i.startswith("node:") for i in images)
+    assert len(images) == len(set(images))
+    override = tmp_path / "woo.yaml"
+    override.write_text("database:\n  image:\n    repository: urumi.local/mariadb\n    tag: '10.11'\n")
+    images = store_chart_images(config.repo_root() / "charts", {"woocommerce": [str(override)]})
+    assert "urumi.local/mariadb:10.11" in images and "mariadb:11.4.12" not in images
+
+
+def test_doctor_says_when_docker_cannot_run_privileged_containers(runner, tool_path, monkeypatch, kube):
+    monkeypatch.setattr(doctor_mod, "port_state", lambda port: (True, f"port {port} is free"))
+    runner.on(["docker", "info"], stdout="20.10.24\n")
+    runner.on(["docker", "image", "ls"], stdout="0123abcd\n")
+    runner.on(["docker", "run"], returncode=125, stderr="docker: Error response from daemon: failed to create shim "
+              "task: OCI runtime create failed: runc create failed: unable to start container process: unable to "
+              "apply caps: operation not permitted: unknown")
+    runner.on(["kind", "version"], stdout="kind v0.32.0")
+    runner.on(HELM_VERSION, stdout="v3.21.4")
+    runner.on(["kubectl", "version"], stdout='{"clientVersion": {"gitVersion": "v1.36.3"}}')
+    checks = run_doctor(docker=Docker(runner), kind=Kind(runner), helm=Helm(runner), kubectl=Kubectl(runner),
+                        kube_factory=lambda t: kube, target=Target("kind-urumi"), cluster_exists=lambda: False)
+    check = next(c for c in checks if c.name == "docker privileged")
+    assert not check.ok and "privileged" in check.detail and "runc wrapper" in check.hint
+    run = next(a for a in runner.argvs() if a[:2] == ["docker", "run"])
+    assert run == ["docker", "run", "--rm", "--privileged", "--network", "none", "--entrypoint",
+                   "/urumi-doctor-probe-does-not-exist", "0123abcd"]
+    # An engine that can: runc gets past the capabilities and fails on the missing entrypoint.
+    runner.on(["docker", "run"], returncode=127, stderr='exec: "/urumi-doctor-probe-does-not-exist": stat: no such file')
+    checks = run_doctor(docker=Docker(runner), kind=Kind(runner), helm=Helm(runner), kubectl=Kubectl(runner),
+                        kube_factory=lambda t: kube, target=Target("kind-urumi"), cluster_exists=lambda: False)
+    assert next(c for c in checks if c.name == "docker privileged").ok

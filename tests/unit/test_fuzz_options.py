@@ -61,6 +61,7 @@ SEEDED_STORE = "existing"
 BASE: dict[tuple[str, ...], dict[str, object]] = {
     ("cluster", "up"): {},
     ("cluster", "status"): {},
+    ("cluster", "load-images"): {},
     ("cluster", "down"): {"yes": True},
     ("store", "create"): {"name": "shop", "timeout": "5s"},
     ("store", "list"): {},

@@ -117,3 +117,30 @@ def test_version_without_kind_on_path(runner, tmp_path, monkeypatch):
         Kind(runner).version()
     assert "kind" in info.value.message and "kind.sigs.k8s.io" in (info.value.hint or "")
     assert runner.calls == []
+
+
+def test_create_argv_with_node_image(runner):
+    runner.on(["kind", "create", "cluster"])
+    Kind(runner).create("dev", "/c.yaml", image="urumi.local/kind-node:v1.36.3")
+    assert runner.argvs() == [["kind", "create", "cluster", "--name", "dev", "--config", "/c.yaml", "--wait", "120s",
+                               "--image", "urumi.local/kind-node:v1.36.3"]]
+
+
+def test_load_image_argv(runner):
+    runner.on(["kind", "load", "docker-image"])
+    Kind(runner).load_image("dev", "mariadb:11.4.12")
+    assert runner.argvs() == [["kind", "load", "docker-image", "--name", "dev", "mariadb:11.4.12"]]
+    assert runner.calls[0].timeout >= 300
+
+
+@pytest.mark.parametrize(
+    ("stderr", "words"),
+    [
+        ('ERROR: image: "nope:1" not present locally', "not in the local Docker"),
+        ("ERROR: failed to create cluster: ... runc create failed: unable to start container process: "
+         "unable to apply caps: operation not permitted: unknown", "privileged"),
+    ],
+)
+def test_load_and_privileged_failures_are_explained(stderr, words):
+    err = explain_kind_error(CommandError(["kind", "load"], 1, "", stderr))
+    assert isinstance(err, EnvironmentProblem) and words in err.message and err.hint

@@ -19,6 +19,14 @@ class ClusterOptions:
     config_path: str | None = None
     kubeconfig: str | None = None
     timeout_s: float = 600.0
+    # kind's node image (`kind create cluster --image`); only used when the cluster is created.
+    image: str | None = None
+    # A chart reference helm understands (local dir or .tgz, oci://..., repo/name) instead of the
+    # pinned upstream Traefik chart; its version with ingress_version. Mirrors for air-gapped networks.
+    ingress_chart: str | None = None
+    ingress_version: str | None = None
+    # Images to copy from the local Docker into the nodes before the ingress is installed.
+    preload: tuple[str, ...] = ()
 
     @property
     def context(self) -> str:
@@ -50,6 +58,16 @@ def traefik_values_file() -> str:
     return str(config.resource_file("traefik-values.yaml"))
 
 
+def ingress_chart_args(opts: ClusterOptions) -> tuple[str, list[str], str]:
+    """(chart argument, extra helm flags, label) for the ingress release."""
+    if not opts.ingress_chart:
+        version = opts.ingress_version or config.TRAEFIK_CHART_VERSION
+        return "traefik", ["--repo", config.TRAEFIK_CHART_REPO, "--version", version], f"Traefik chart {version}"
+    extra = ["--version", opts.ingress_version] if opts.ingress_version else []
+    version = f" {opts.ingress_version}" if opts.ingress_version else ""
+    return opts.ingress_chart, extra, f"chart {opts.ingress_chart}{version}"
+
+
 def cluster_up(opts: ClusterOptions, *, docker, kind, helm, kube_factory, registry, reporter,
                locks_dir: Path) -> ClusterInfo:
     with _cluster_lock(locks_dir, opts.name, reporter, opts.timeout_s):
@@ -62,17 +80,20 @@ def cluster_up(opts: ClusterOptions, *, docker, kind, helm, kube_factory, regist
             config_path = opts.config_path or str(config.default_kind_config())
             if not Path(config_path).is_file():
                 raise EnvironmentProblem(f"kind config {config_path} not found", "pass --config PATH")
-            reporter.step("kind", f"creating kind cluster {opts.name} (a minute or two)")
-            kind.create(opts.name, config_path, kubeconfig=opts.kubeconfig)
+            image = f" from {opts.image}" if opts.image else ""
+            reporter.step("kind", f"creating kind cluster {opts.name}{image} (a minute or two)")
+            kind.create(opts.name, config_path, kubeconfig=opts.kubeconfig, image=opts.image)
             created = True
             reporter.done("kind", f"created kind cluster {opts.name}")
-        reporter.step("ingress", f"Traefik {config.TRAEFIK_CHART_VERSION} ingress controller")
+        if opts.preload:
+            _load(opts.name, list(opts.preload), docker=docker, kind=kind, reporter=reporter)
+        chart, extra, label = ingress_chart_args(opts)
+        reporter.step("ingress", f"{label} ingress controller")
         helm.upgrade_install(
-            "traefik", "traefik", namespace=config.INGRESS_NAMESPACE, target=opts.target,
-            values_files=[traefik_values_file()], timeout_s=300, wait=True, create_namespace=True,
-            extra=["--repo", config.TRAEFIK_CHART_REPO, "--version", config.TRAEFIK_CHART_VERSION],
+            "traefik", chart, namespace=config.INGRESS_NAMESPACE, target=opts.target,
+            values_files=[traefik_values_file()], timeout_s=300, wait=True, create_namespace=True, extra=extra,
         )
-        reporter.done("ingress", f"Traefik ready in namespace {config.INGRESS_NAMESPACE}")
+        reporter.done("ingress", f"{label} ready in namespace {config.INGRESS_NAMESPACE}")
         registry.put_cluster(opts.name, opts.context, kubeconfig=opts.kubeconfig)
         info = cluster_status(opts, kind=kind, kube_factory=kube_factory, registry=registry)
         info.created = created
@@ -108,3 +129,68 @@ def cluster_down(opts: ClusterOptions, *, kind, registry, reporter, locks_dir: P
         reporter.done("kind", f"deleted kind cluster {opts.name}")
         removed = registry.remove_cluster(opts.name, opts.context)
         return {"name": opts.name, "deleted": True, "stores_removed": removed}
+
+
+def _load(name: str, images: list[str], *, docker, kind, reporter) -> list[str]:
+    missing = [ref for ref in images if not docker.image_exists(ref)]
+    if missing:
+        raise EnvironmentProblem(f"not in the local Docker: {', '.join(missing)}",
+                                 "build or pull them first (`docker image ls` shows what is there)")
+    for i, ref in enumerate(images, 1):
+        key = f"load-{i}"
+        reporter.step(key, f"loading image {i}/{len(images)} {ref} into {name}")
+        kind.load_image(name, ref)
+        reporter.done(key, f"loaded {ref}")
+    return images
+
+
+def load_images(opts: ClusterOptions, images: list[str], *, docker, kind, reporter, locks_dir: Path) -> dict:
+    """Copy images from the local Docker into the cluster's nodes, so pods start without a pull."""
+    with _cluster_lock(locks_dir, opts.name, reporter, opts.timeout_s):
+        if not kind.exists(opts.name):
+            raise NotFound(f"no kind cluster named {opts.name}", "run `urumi cluster up` first")
+        _load(opts.name, images, docker=docker, kind=kind, reporter=reporter)
+        return {"name": opts.name, "images": images}
+
+
+def _merge(base: dict, override: dict) -> dict:
+    out = dict(base)
+    for key, value in override.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def _image_refs(node) -> list[str]:
+    """Every image a values tree names: mappings with `repository` and `tag` (and maybe `registry`)."""
+    refs: list[str] = []
+    if isinstance(node, dict):
+        if isinstance(node.get("repository"), str) and node.get("tag") not in (None, ""):
+            registry = node.get("registry")
+            refs.append(f"{registry + '/' if registry else ''}{node['repository']}:{node['tag']}")
+        for value in node.values():
+            refs.extend(_image_refs(value))
+    elif isinstance(node, list):
+        for value in node:
+            refs.extend(_image_refs(value))
+    return refs
+
+
+def store_chart_images(charts_dir: Path, values: dict[str, list[str]] | None = None) -> list[str]:
+    """The images the store charts run, from each chart's values.yaml with the given override
+    files (per store type, as passed to `helm --values`) merged on top; first-seen order, no duplicates."""
+    import yaml
+
+    refs: list[str] = []
+    for store_type in config.STORE_TYPES:
+        path = charts_dir / store_type / "values.yaml"
+        try:
+            tree = yaml.safe_load(path.read_text()) or {}
+            for override in (values or {}).get(store_type, []):
+                tree = _merge(tree, yaml.safe_load(Path(override).read_text()) or {})
+        except OSError as err:
+            raise EnvironmentProblem(f"cannot read {err.filename}: {err.strerror}",
+                                     "check the path, or pass the images by name") from None
+        except yaml.YAMLError as err:
+            raise EnvironmentProblem(f"invalid YAML in values for {store_type}: {err}", "fix the file") from None
+        refs.extend(r for r in _image_refs(tree) if r not in refs)
+    return refs

@@ -52,8 +52,19 @@ def port_state(port: int) -> tuple[bool, str]:
 
 
 def run_doctor(*, docker, kind, helm, kubectl, kube_factory, target, cluster_exists) -> list[Check]:
-    checks = [
-        _check("docker", lambda: f"daemon {docker.ensure_daemon()} reachable"),
+    docker_check = _check("docker", lambda: f"daemon {docker.ensure_daemon()} reachable")
+    checks = [docker_check]
+    if docker_check.ok:
+        problem = docker.privileged_problem()
+        checks.append(Check(
+            "docker privileged", problem is None,
+            f"cannot run privileged containers ({problem}); kind's nodes are privileged" if problem
+            else "runs privileged containers (kind's nodes need it)",
+            "" if problem is None else
+            "the machine's capability bounding set lacks a capability --privileged asks for (e.g. "
+            "CAP_SYS_RESOURCE on some VMs): run dockerd with a runc wrapper as default runtime that drops it, "
+            "as tests/harness/docker-engine does, or use another machine"))
+    checks += [
         _check("kind", lambda: f"kind {kind.version().version}"),
         _check("helm", lambda: f"helm {helm.version().version}"),
         _check("kubectl", lambda: f"kubectl {kubectl.version().version}"),

@@ -72,6 +72,32 @@ class Docker:
         return result.stdout.strip()
 
 
+    def image_exists(self, ref: str) -> bool:
+        result = self.runner.run(["docker", "image", "inspect", "--format", "{{.Id}}", ref], timeout=30, check=False)
+        return result.ok and bool(result.stdout.strip())
+
+    def any_image(self) -> str | None:
+        """Some image present locally (for probes that must not pull), or None."""
+        result = self.runner.run(["docker", "image", "ls", "--format", "{{.ID}}"], timeout=30, check=False)
+        ids = [line.strip() for line in result.stdout.splitlines() if line.strip()] if result.ok else []
+        return ids[0] if ids else None
+
+    def privileged_problem(self) -> str | None:
+        """Can this Docker start a --privileged container (kind's nodes are privileged)? None if so,
+        else runc's reason. The probe's entrypoint does not exist: an engine that can grant every
+        capability fails later with "no such file", one that cannot fails first with "apply caps"."""
+        image = self.any_image()
+        if image is None:
+            return None
+        argv = ["docker", "run", "--rm", "--privileged", "--network", "none", "--entrypoint",
+                "/urumi-doctor-probe-does-not-exist", image]
+        result = self.runner.run(argv, timeout=60, check=False)
+        text = result.stdout + result.stderr
+        if "unable to apply caps" in text or "operation not permitted" in text:
+            return "unable to apply caps: operation not permitted"
+        return None
+
+
 class Kubectl:
     def __init__(self, runner: CommandRunner):
         self.runner = runner

@@ -15,12 +15,37 @@ app = typer.Typer(help="The local kind cluster stores run on.", no_args_is_help=
 NameOpt = Annotated[str, typer.Option("--name", help="kind cluster name")]
 
 
-def _options(name: str, kubeconfig: str | None, config_path: str | None = None):
+def _options(name: str, kubeconfig: str | None, config_path: str | None = None, **extra):
     from urumi_cli.actions.cluster import ClusterOptions
     from urumi_cli.validation import validate_cluster_name
 
     validate_cluster_name(name)
-    return ClusterOptions(name=name, config_path=config_path, kubeconfig=kubeconfig)
+    return ClusterOptions(name=name, config_path=config_path, kubeconfig=kubeconfig, **extra)
+
+
+ValuesOpt = Annotated[Optional[list[str]], typer.Option(
+    "--values", metavar="TYPE=FILE",
+    help="values file for one store chart (as given to `store create --values`) whose images to use "
+         "instead of the chart defaults; repeatable", show_default=False)]
+
+
+def _parse_values(items: list[str] | None) -> dict[str, list[str]]:
+    from urumi_cli.errors import UsageError
+
+    out: dict[str, list[str]] = {}
+    for item in items or []:
+        store_type, sep, path = item.partition("=")
+        if not sep or store_type not in config.STORE_TYPES or not path:
+            raise UsageError(f"--values {item!r}: expected TYPE=FILE with TYPE one of {', '.join(config.STORE_TYPES)}",
+                             "e.g. --values woocommerce=./local-images.yaml")
+        out.setdefault(store_type, []).append(path)
+    return out
+
+
+def _chart_images(values: list[str] | None) -> list[str]:
+    from urumi_cli.actions.cluster import store_chart_images
+
+    return store_chart_images(config.charts_dir(), _parse_values(values))
 
 
 def _write_info(d, info: dict, fmt: str) -> None:
@@ -39,6 +64,16 @@ def up(
     name: NameOpt = config.DEFAULT_CLUSTER,
     config_path: Annotated[Optional[str], typer.Option("--config", help="kind config (default: the bundled "
                                                        "kind-config.yaml)", show_default=False)] = None,
+    image: Annotated[Optional[str], typer.Option("--image", help="kind node image (used when the cluster is "
+                                                 "created; default: kind's own)", show_default=False)] = None,
+    ingress_chart: Annotated[Optional[str], typer.Option(
+        "--ingress-chart", metavar="REF", help="ingress chart to install instead of the pinned upstream Traefik "
+        "chart: a local path or .tgz, oci://..., or repo/name (e.g. a mirror)", show_default=False)] = None,
+    ingress_version: Annotated[Optional[str], typer.Option(
+        "--ingress-version", help="version of the ingress chart", show_default=False)] = None,
+    preload: Annotated[bool, typer.Option("--preload", help="load the store charts' images from the local "
+                                          "Docker into the node (see `cluster load-images`)")] = False,
+    values: ValuesOpt = None,
     output: OutputOpt = "table",
     kubeconfig: KubeconfigOpt = None,
 ) -> None:
@@ -47,7 +82,8 @@ def up(
 
     d = ctx.obj
     fmt = check_format(output)
-    opts = _options(name, kubeconfig, config_path)
+    opts = _options(name, kubeconfig, config_path, image=image, ingress_chart=ingress_chart,
+                    ingress_version=ingress_version, preload=tuple(_chart_images(values)) if preload else ())
     reporter = d.reporter(silent=fmt != "table")
     try:
         info = cluster_up(opts, docker=d.docker, kind=d.kind, helm=d.helm, kube_factory=d.kube,
@@ -57,6 +93,35 @@ def up(
     _write_info(d, info.to_json(), fmt)
     if fmt == "table":
         d.consoles.note(f"\nNext: urumi store create --type woocommerce --name shop   (context {opts.context})")
+
+
+@app.command("load-images")
+def load_images_cmd(
+    ctx: typer.Context,
+    images: Annotated[Optional[list[str]], typer.Argument(
+        help="images in the local Docker (default: every image of the woocommerce and medusa charts)",
+        show_default=False)] = None,
+    name: NameOpt = config.DEFAULT_CLUSTER,
+    values: ValuesOpt = None,
+    output: OutputOpt = "table",
+) -> None:
+    """Copy images from the local Docker into the cluster's node, so stores start without pulling."""
+    from urumi_cli.actions.cluster import load_images
+
+    d = ctx.obj
+    fmt = check_format(output)
+    opts = _options(name, None)
+    refs = list(images) if images else _chart_images(values)
+    reporter = d.reporter(silent=fmt != "table")
+    try:
+        result = load_images(opts, refs, docker=d.docker, kind=d.kind, reporter=reporter,
+                             locks_dir=d.settings.locks_dir)
+    finally:
+        reporter.close()
+    if fmt != "table":
+        write_data(d.consoles, result, fmt)
+    else:
+        d.consoles.note(f"{len(refs)} image(s) loaded into {name}")
 
 
 @app.command("status")

@@ -1,0 +1,150 @@
+"""Real-cluster tests: a real kind cluster (real containers) created by `urumi cluster up` from the
+images tests/harness/kind-images built into the engine of tests/harness/docker-engine.
+
+What they need comes from `$URUMI_TESTBIN/kind-images.env` (written by kind-images): DOCKER_HOST,
+URUMI_NODE_IMAGE, URUMI_KIND_CONFIG, URUMI_INGRESS_CHART, URUMI_NETCHECK_IMAGE. Variables already in
+the environment win. Without that file (or without a Docker that answers) the tests are skipped,
+unless URUMI_REQUIRE_REAL_CLUSTER=1 (`make test`, CI), which fails them.
+
+The cluster is named `urumi-rc-<pid>` (URUMI_RC_NAME overrides), keeps its kubeconfig in a private
+temporary directory, and publishes 127.0.0.1:80/443: nothing else may hold those ports meanwhile.
+URUMI_RC_KEEP=1 leaves it running after the session.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+NEEDED = ("DOCKER_HOST", "URUMI_NODE_IMAGE", "URUMI_KIND_CONFIG", "URUMI_INGRESS_CHART", "URUMI_NETCHECK_IMAGE")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "realcluster: needs a real kind cluster (tests/harness/kind-images)")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if HERE in Path(str(item.path)).resolve().parents:
+            item.add_marker(pytest.mark.realcluster)
+
+
+def testbin_dir() -> Path:
+    return Path(os.environ.get("URUMI_TESTBIN") or Path.home() / ".cache/urumi/testbin")
+
+
+def required() -> bool:
+    return os.environ.get("URUMI_REQUIRE_REAL_CLUSTER", "") not in ("", "0")
+
+
+def unavailable(reason: str):
+    if required():
+        pytest.fail(f"real cluster unavailable (URUMI_REQUIRE_REAL_CLUSTER=1): {reason}", pytrace=False)
+    pytest.skip(f"real cluster unavailable: {reason}")
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, _, value = line.partition("=")
+            values[key.strip()] = value.strip().strip('"')
+    return values
+
+
+@dataclasses.dataclass(frozen=True)
+class RealCluster:
+    name: str
+    kubeconfig: Path
+    settings: dict
+    env: dict
+    home: Path
+
+    @property
+    def context(self) -> str:
+        return f"kind-{self.name}"
+
+    def urumi(self, *args: str, timeout: float = 900, check: bool = False) -> subprocess.CompletedProcess:
+        result = subprocess.run([sys.executable, "-m", "urumi_cli", *args], env=self.env, cwd=REPO,
+                                capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        if check and result.returncode != 0:
+            raise AssertionError(f"urumi {' '.join(args)} exited {result.returncode}\n"
+                                 f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}")
+        return result
+
+    def kubectl(self, *args: str, timeout: float = 120, check: bool = True, input_text: str | None = None):
+        argv = ["kubectl", "--kubeconfig", str(self.kubeconfig), "--context", self.context, *args]
+        result = subprocess.run(argv, env=self.env, capture_output=True, text=True, timeout=timeout,
+                                input=input_text)
+        if check and result.returncode != 0:
+            raise AssertionError(f"{' '.join(argv)} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
+        return result
+
+    def up_args(self) -> list[str]:
+        s = self.settings
+        args = ["cluster", "up", "--name", self.name, "--kubeconfig", str(self.kubeconfig),
+                "--image", s["URUMI_NODE_IMAGE"], "--config", s["URUMI_KIND_CONFIG"],
+                "--ingress-chart", s["URUMI_INGRESS_CHART"], "-o", "json"]
+        if s.get("URUMI_INGRESS_CHART_VERSION"):
+            args += ["--ingress-version", s["URUMI_INGRESS_CHART_VERSION"]]
+        return args
+
+
+def _port_busy(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.fixture(scope="session")
+def real_cluster(tmp_path_factory) -> RealCluster:
+    env_file = Path(os.environ.get("URUMI_KIND_IMAGES_ENV") or testbin_dir() / "kind-images.env")
+    if not env_file.is_file():
+        unavailable(f"{env_file} missing: run tests/harness/docker-engine up, then tests/harness/kind-images")
+    settings = read_env_file(env_file)
+    # The chart of this checkout (the env file names the one of the checkout that built the images).
+    settings["URUMI_INGRESS_CHART"] = str(REPO / "tests" / "harness" / "ingress" / "traefik")
+    settings.update({k: os.environ[k] for k in NEEDED if os.environ.get(k)})
+    missing = [k for k in NEEDED if not settings.get(k)]
+    if missing:
+        unavailable(f"{env_file} lacks {', '.join(missing)}: re-run tests/harness/kind-images")
+    for tool in ("kind", "kubectl", "helm"):
+        if not (testbin_dir() / tool).exists():
+            unavailable(f"{testbin_dir() / tool} missing: run tests/harness/testbin")
+    home = tmp_path_factory.mktemp("realcluster")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KUBECONFIG", "HELM_"))}
+    env.update(
+        PATH=f"{testbin_dir()}{os.pathsep}{env.get('PATH', '')}",
+        DOCKER_HOST=settings["DOCKER_HOST"],
+        URUMI_HOME=str(home / "urumi"),
+        HELM_CONFIG_HOME=str(home / "helm/config"),
+        HELM_CACHE_HOME=str(home / "helm/cache"),
+        HELM_DATA_HOME=str(home / "helm/data"),
+        COLUMNS="200",
+        NO_COLOR="1",
+    )
+    docker = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"], env=env, capture_output=True,
+                            text=True, timeout=30)
+    if docker.returncode != 0:
+        unavailable(f"no Docker engine at {settings['DOCKER_HOST']}: run tests/harness/docker-engine up")
+    name = os.environ.get("URUMI_RC_NAME") or f"urumi-rc-{os.getpid()}"
+    cluster = RealCluster(name=name, kubeconfig=home / "kubeconfig", settings=settings, env=env, home=home)
+    listed = subprocess.run(["kind", "get", "clusters"], env=env, capture_output=True, text=True, timeout=60)
+    if name not in listed.stdout.split() and (_port_busy(80) or _port_busy(443)):
+        pytest.fail("127.0.0.1:80 or :443 is already in use (another kind cluster?): the test cluster maps both; "
+                    f"kind clusters here: {listed.stdout.split()}", pytrace=False)
+    yield cluster
+    if os.environ.get("URUMI_RC_KEEP", "") in ("", "0"):
+        subprocess.run(["kind", "delete", "cluster", "--name", name, "--kubeconfig", str(cluster.kubeconfig)],
+                       env=env, capture_output=True, timeout=300)
+    shutil.rmtree(home / "helm", ignore_errors=True)
