@@ -115,7 +115,7 @@ def test_doctor_reports_each_problem_with_a_hint(runner, tool_path, monkeypatch,
     runner.on(HELM_VERSION, stdout="v3.16.0")
     runner.on(["kubectl", "version"], stdout='{"clientVersion": {"gitVersion": "v1.31.0"}}')
     checks = run_doctor(docker=Docker(runner), kind=Kind(runner), helm=Helm(runner), kubectl=Kubectl(runner),
-                        kube_factory=lambda t: kube, target=Target("kind-urumi"), cluster_exists=lambda: False)
+                        kube_factory=lambda t: kube, target=Target("kind-urumi"))
     by_name = {c.name: c for c in checks}
     assert list(by_name) == ["docker", "kind", "helm", "kubectl", "port 80", "port 443", "cluster", "ingress"]
     assert not by_name["docker"].ok and by_name["docker"].hint
@@ -242,7 +242,7 @@ def test_doctor_says_when_docker_cannot_run_privileged_containers(runner, tool_p
     runner.on(HELM_VERSION, stdout="v3.21.4")
     runner.on(["kubectl", "version"], stdout='{"clientVersion": {"gitVersion": "v1.36.3"}}')
     checks = run_doctor(docker=Docker(runner), kind=Kind(runner), helm=Helm(runner), kubectl=Kubectl(runner),
-                        kube_factory=lambda t: kube, target=Target("kind-urumi"), cluster_exists=lambda: False)
+                        kube_factory=lambda t: kube, target=Target("kind-urumi"))
     check = next(c for c in checks if c.name == "docker privileged")
     assert not check.ok and "privileged" in check.detail and "runc wrapper" in check.hint
     run = next(a for a in runner.argvs() if a[:2] == ["docker", "run"])
@@ -251,5 +251,5 @@ def test_doctor_says_when_docker_cannot_run_privileged_containers(runner, tool_p
     # An engine that can: runc gets past the capabilities and fails on the missing entrypoint.
     runner.on(["docker", "run"], returncode=127, stderr='exec: "/urumi-doctor-probe-does-not-exist": stat: no such file')
     checks = run_doctor(docker=Docker(runner), kind=Kind(runner), helm=Helm(runner), kubectl=Kubectl(runner),
-                        kube_factory=lambda t: kube, target=Target("kind-urumi"), cluster_exists=lambda: False)
+                        kube_factory=lambda t: kube, target=Target("kind-urumi"))
     assert next(c for c in checks if c.name == "docker privileged").ok

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from urumi_cli import config
-from urumi_cli.actions import contract, recovery
+from urumi_cli.actions import contract, recovery, values
 from urumi_cli.actions.contract import LABEL_NAME, MANAGED_BY, SECRET_NAME, USER_VALUES_SECRET, now_iso
 from urumi_cli.actions.diagnostics import diagnose
 from urumi_cli.actions.engines import EngineSpec, engine_for
@@ -161,7 +161,7 @@ def prepare_namespace(run: CreateRun) -> None:
     fresh = kube.create_secret_if_absent(run.namespace, SECRET_NAME,
                                          run.engine.credentials(opts.name, opts.domain), owned)
     if opts.values_files:  # kept so that a retry without -f applies them again
-        kube.put_secret(run.namespace, USER_VALUES_SECRET, _read_values(opts.values_files), owned)
+        kube.put_secret(run.namespace, USER_VALUES_SECRET, values.read_user_values(opts.values_files), owned)
     run.reporter.done("namespace", f"namespace {run.namespace} labelled, "
                                    f"{'new' if fresh else 'existing'} credentials Secret")
 
@@ -176,8 +176,8 @@ def apply_chart(run: CreateRun) -> None:
     run.reporter.step("helm", f"helm upgrade --install {opts.name} ({run.engine.name}, {opts.env})")
     with tempfile.TemporaryDirectory(prefix="urumi-values-") as tmp:
         generated = Path(tmp) / "urumi-values.yaml"
-        generated.write_text(_generated_values(opts))
-        user = list(opts.values_files) or _saved_values(run, Path(tmp))
+        generated.write_text(values.generated_values(opts.name, opts.domain))
+        user = list(opts.values_files) or values.saved_user_values(run.kube, run.namespace, Path(tmp))
         run.helm.upgrade_install(opts.name, run.chart, namespace=run.namespace, target=opts.target,
                                  values_files=[run.overlay, str(generated), *user], timeout_s=run.remaining(30.0))
     run.reporter.done("helm", f"helm applied {run.engine.name} chart"
@@ -269,32 +269,3 @@ def _check_inputs(opts: CreateOptions, engine: EngineSpec) -> tuple[str, str]:
         if not os.path.isfile(path) or not os.access(path, os.R_OK):
             raise UsageError(f"values file {path} does not exist or is not readable", "pass a readable YAML file")
     return str(chart), str(chart / f"values-{opts.env}.yaml")
-
-
-def _generated_values(opts: CreateOptions) -> str:
-    import yaml
-
-    # No secret in here: only the name of the Secret urumi created in the namespace.
-    values = {"store": {"name": opts.name}, "domain": opts.domain, "existingSecret": SECRET_NAME}
-    return yaml.safe_dump(values, sort_keys=False)
-
-
-def _read_values(paths: tuple[str, ...]) -> dict[str, str]:
-    data = {}
-    for i, path in enumerate(paths):
-        try:
-            data[f"{i:02d}.yaml"] = Path(path).read_text()
-        except (OSError, UnicodeDecodeError) as err:
-            raise UsageError(f"cannot read values file {path}: {err}", "pass a readable YAML file") from None
-    return data
-
-
-def _saved_values(run: CreateRun, folder: Path) -> list[str]:
-    """The -f files of an earlier create, written to `folder` in their original order."""
-    saved = run.kube.read_secret(run.namespace, USER_VALUES_SECRET) or {}
-    paths = []
-    for key in sorted(saved):
-        path = folder / f"user-{key}"
-        path.write_text(saved[key])
-        paths.append(str(path))
-    return paths

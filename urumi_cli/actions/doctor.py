@@ -51,7 +51,7 @@ def port_state(port: int) -> tuple[bool, str]:
     return True, f"port {port} is free"
 
 
-def run_doctor(*, docker, kind, helm, kubectl, kube_factory, target, cluster_exists) -> list[Check]:
+def run_doctor(*, docker, kind, helm, kubectl, kube_factory, target) -> list[Check]:
     docker_check = _check("docker", lambda: f"daemon {docker.ensure_daemon()} reachable")
     checks = [docker_check]
     if docker_check.ok:
@@ -72,7 +72,7 @@ def run_doctor(*, docker, kind, helm, kubectl, kube_factory, target, cluster_exi
     for port in (80, 443):
         ok, detail = port_state(port)
         hint = "" if ok else "fine if it is urumi's own kind cluster; otherwise stop that process"
-        if not ok and cluster_exists():
+        if not ok and _kind_cluster_exists(kind, target):
             ok, detail = True, f"{detail} (the urumi kind cluster maps it)"
             hint = ""
         checks.append(Check(f"port {port}", ok, detail, hint))
@@ -98,3 +98,13 @@ def run_doctor(*, docker, kind, helm, kubectl, kube_factory, target, cluster_exi
     else:
         checks.append(Check("ingress", False, "skipped: no cluster", "run `urumi cluster up`"))
     return checks
+
+
+def _kind_cluster_exists(kind, target) -> bool:
+    """Whether the target's context is a kind cluster kind knows (kind-<name>), to word the hint."""
+    from urumi_cli.errors import UrumiError
+
+    try:
+        return target.context.removeprefix("kind-") in kind.clusters()
+    except UrumiError:
+        return False

@@ -14,20 +14,13 @@ def register(app: typer.Typer) -> None:
                context: ContextOpt = None) -> None:
         """Check docker, kind, helm, kubectl, ports 80/443, the cluster and its ingress controller."""
         from urumi_cli.actions.doctor import run_doctor
-        from urumi_cli.errors import UrumiError
 
         d = ctx.obj
         fmt = check_format(output)
         target = resolve_target(kubeconfig, context)
 
-        def cluster_exists() -> bool:
-            try:
-                return target.context.removeprefix("kind-") in d.kind.clusters()
-            except UrumiError:
-                return False
-
         checks = run_doctor(docker=d.docker, kind=d.kind, helm=d.helm, kubectl=d.kubectl, kube_factory=d.kube,
-                            target=target, cluster_exists=cluster_exists)
+                            target=target)
         if fmt != "table":
             write_data(d.consoles, {"ok": all(c.ok for c in checks), "checks": [c.to_json() for c in checks]}, fmt)
         else:
