@@ -186,9 +186,6 @@ def test_rich_close_crosses_components_that_did_not_make_it(rich, clock):
     assert not reporter.live.is_started
 
 
-@pytest.mark.xfail(strict=True, reason="RichReporter.close crosses unfinished components but leaves an "
-                                       "unfinished step (one that raised, e.g. helm failing in create) with "
-                                       "a frozen spinner and its clock in the final frame")
 def test_rich_close_crosses_steps_that_did_not_finish(rich, clock):
     reporter, con = rich
     reporter.step("helm", "helm upgrade --install shop")

@@ -92,6 +92,8 @@ class RichReporter:
         grid.add_column(justify="right", style="dim")
         now = time.monotonic()
         for state, text, started in self.steps.values():
+            if state == "run" and self.closed:
+                state = "fail"  # closed while still running: the step raised, it did not finish
             icon = Spinner("dots") if state == "run" else ("[green]✓[/]" if state == "ok" else "[red]✗[/]")
             grid.add_row(icon, Text(text), f"{now - started:.0f}s" if state == "run" else "")
         for st in self.comp.values():
