@@ -13,6 +13,7 @@ import json
 import socket
 import threading
 import time
+import types
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
@@ -603,18 +604,29 @@ def test_wait_namespace_gone_past_the_deadline_returns_the_last_object(api, kube
     assert len(api.sent()) == 1
 
 
-def test_wait_namespace_gone_stops_at_the_deadline_inside_the_watch(api, kube):
+def test_wait_namespace_gone_stops_at_the_deadline_inside_the_watch(api, kube, monkeypatch):
+    import urumi_cli.adapters.kube as kube_module
+
+    clock = {"now": 100.0}
+    monkeypatch.setattr(kube_module, "time", types.SimpleNamespace(monotonic=lambda: clock["now"]))
     stuck = ns("store-shop", rv="31")
     stuck["status"] = {"phase": "Terminating", "conditions": [{"type": "NamespaceContentRemaining"}]}
     api.on("GET", NS_PATH, Reply(body=ns("store-shop", rv="30")), Reply(body=stuck))
-    # The event comes after the deadline; the server keeps the stream open (the client must not wait).
-    api.on("GET", "/api/v1/namespaces", Stream([event("MODIFIED", ns("store-shop", rv="31")),
-                                                event("MODIFIED", ns("store-shop", rv="32"))], pause_s=0.4))
+
+    class PastTheDeadline(list):  # the event arrives once the deadline has passed; the stream stays open
+        def __iter__(self):
+            clock["now"] = 111.0
+            yield event("MODIFIED", ns("store-shop", rv="31"))
+            time.sleep(2)
+            yield event("MODIFIED", ns("store-shop", rv="32"))
+
+    api.on("GET", "/api/v1/namespaces", Stream(PastTheDeadline()))
     started = time.monotonic()
-    last = kube.wait_namespace_gone("store-shop", started + 0.3)
-    assert time.monotonic() - started < 2
-    assert last["status"]["phase"] == "Terminating"
+    last = kube.wait_namespace_gone("store-shop", 110.0)
+    assert time.monotonic() - started < 1.5  # it did not wait for the stream to end
+    assert last["status"]["phase"] == "Terminating"  # what a fresh get said after the watch
     assert [r.query.get("watch") for r in api.sent()] == [None, "true", None]
+    assert api.sent()[1].query["timeoutSeconds"] == "10"  # the time left, not the 30 s default
 
 
 @pytest.mark.parametrize("watch_answer", [
