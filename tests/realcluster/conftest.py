@@ -140,7 +140,10 @@ def real_cluster(tmp_path_factory) -> RealCluster:
     name = os.environ.get("URUMI_RC_NAME") or f"urumi-rc-{os.getpid()}"
     cluster = RealCluster(name=name, kubeconfig=home / "kubeconfig", settings=settings, env=env, home=home)
     listed = subprocess.run(["kind", "get", "clusters"], env=env, capture_output=True, text=True, timeout=60)
-    if name not in listed.stdout.split() and (_port_busy(80) or _port_busy(443)):
+    if name in listed.stdout.split():  # kept from an earlier session (URUMI_RC_KEEP=1)
+        subprocess.run(["kind", "export", "kubeconfig", "--name", name, "--kubeconfig", str(cluster.kubeconfig)],
+                       env=env, capture_output=True, timeout=60, check=True)
+    elif _port_busy(80) or _port_busy(443):
         pytest.fail("127.0.0.1:80 or :443 is already in use (another kind cluster?): the test cluster maps both; "
                     f"kind clusters here: {listed.stdout.split()}", pytrace=False)
     yield cluster

@@ -60,7 +60,7 @@ def test_cluster_up_creates_kind_and_installs_traefik(tools, runner, kube, regis
     assert upgrade[upgrade.index("--version") + 1] == config.TRAEFIK_CHART_VERSION
     assert argvs.count(HELM_VERSION) == 1
     assert info.created and info.reachable and info.ingress_ready and info.message == "ready"
-    assert targets == [Target("kind-urumi", None)]
+    assert targets and all(t == Target("kind-urumi", None) for t in targets)  # ingress wait + status
     assert registry.get_cluster("urumi")["context"] == "kind-urumi"
 
 
@@ -253,3 +253,43 @@ def test_doctor_says_when_docker_cannot_run_privileged_containers(runner, tool_p
     checks = run_doctor(docker=Docker(runner), kind=Kind(runner), helm=Helm(runner), kubectl=Kubectl(runner),
                         kube_factory=lambda t: kube, target=Target("kind-urumi"))
     assert next(c for c in checks if c.name == "docker privileged").ok
+
+
+def test_wait_ingress_ready_watches_until_every_replica_is_available():
+    from urumi_cli.actions.cluster import wait_ingress_ready
+
+    not_ready = deployment("traefik", ready=False, component="ingress", release="traefik", rv="1")
+    ready = deployment("traefik", ready=True, component="ingress", release="traefik", rv="2")
+
+    class Kube:
+        watched = []
+
+        def list(self, resource, namespace, selector):
+            return [not_ready], "1"
+
+        def watch(self, resource, namespace, selector, rv, timeout_s):
+            self.watched.append((resource, namespace, rv))
+            yield "MODIFIED", ready
+
+    kube = Kube()
+    wait_ingress_ready(kube, timeout_s=10)
+    assert kube.watched == [("deployments", config.INGRESS_NAMESPACE, "1")]
+
+
+def test_wait_ingress_ready_times_out_with_the_replica_count():
+    from urumi_cli.actions.cluster import wait_ingress_ready
+    from urumi_cli.errors import TimedOut
+
+    now = [0.0]
+
+    class Kube:
+        def list(self, resource, namespace, selector):
+            return [deployment("traefik", ready=False, component="ingress", release="traefik")], "1"
+
+        def watch(self, resource, namespace, selector, rv, timeout_s):
+            now[0] += 100
+            return iter(())
+
+    with pytest.raises(TimedOut) as info:
+        wait_ingress_ready(Kube(), timeout_s=150, clock=lambda: now[0])
+    assert "traefik 0/1 ready" in info.value.message

@@ -68,6 +68,59 @@ def ingress_chart_args(opts: ClusterOptions) -> tuple[str, list[str], str]:
     return opts.ingress_chart, extra, f"chart {opts.ingress_chart}{version}"
 
 
+INGRESS_READY_TIMEOUT_S = 300.0
+
+
+def wait_ingress_ready(kube, *, timeout_s: float, clock=None) -> None:
+    """Until every Deployment of the ingress namespace is ready: list, then watch from the list's
+    resourceVersion; a 410 or a dropped watch lists again."""
+    import time
+
+    from urumi_cli.adapters.kube import ApiDenied, Gone, TransientApiError
+    from urumi_cli.errors import TimedOut
+
+    clock = clock or time.monotonic
+    deadline = clock() + timeout_s
+    detail = "no Deployment yet"
+    while True:
+        try:
+            items, rv = kube.list("deployments", config.INGRESS_NAMESPACE, None)
+            state = {d["metadata"]["name"]: d for d in items}
+
+            def summary() -> tuple[bool, str]:
+                progress = {name: deployment_progress(d) for name, d in state.items()}
+                text = ", ".join(f"{name} {p[1]}" for name, p in sorted(progress.items())) or "no Deployment yet"
+                return bool(progress) and all(p[0] for p in progress.values()), text
+
+            ready, detail = summary()
+            if ready:
+                return
+            remaining = deadline - clock()
+            if remaining <= 0:
+                break
+            for kind, obj in kube.watch("deployments", config.INGRESS_NAMESPACE, None, rv,
+                                        timeout_s=max(1, min(30, int(remaining)))):
+                name = (obj.get("metadata") or {}).get("name")
+                if kind == "DELETED":
+                    state.pop(name, None)
+                elif kind in ("ADDED", "MODIFIED") and name:
+                    state[name] = obj
+                ready, detail = summary()
+                if ready:
+                    return
+                if clock() >= deadline:
+                    break
+        except (Gone, TransientApiError):
+            pass
+        except ApiDenied as err:
+            raise EnvironmentProblem(f"cannot watch the ingress controller: {err}",
+                                     "use a kubeconfig with cluster-admin rights") from None
+        if clock() >= deadline:
+            break
+    raise TimedOut(f"the ingress controller was not ready after {timeout_s:.0f}s ({detail})",
+                   f"kubectl -n {config.INGRESS_NAMESPACE} describe pods")
+
+
 def cluster_up(opts: ClusterOptions, *, docker, kind, helm, kube_factory, registry, reporter,
                locks_dir: Path) -> ClusterInfo:
     with _cluster_lock(locks_dir, opts.name, reporter, opts.timeout_s):
@@ -93,6 +146,9 @@ def cluster_up(opts: ClusterOptions, *, docker, kind, helm, kube_factory, regist
             "traefik", chart, namespace=config.INGRESS_NAMESPACE, target=opts.target,
             values_files=[traefik_values_file()], timeout_s=300, wait=True, create_namespace=True, extra=extra,
         )
+        # Helm 3's --wait counts a Deployment as ready at replicas - maxUnavailable ready pods (0 of
+        # 1 with our maxUnavailable: 1): wait for urumi's own readiness, every replica available.
+        wait_ingress_ready(kube_factory(opts.target), timeout_s=INGRESS_READY_TIMEOUT_S)
         reporter.done("ingress", f"{label} ready in namespace {config.INGRESS_NAMESPACE}")
         registry.put_cluster(opts.name, opts.context, kubeconfig=opts.kubeconfig)
         info = cluster_status(opts, kind=kind, kube_factory=kube_factory, registry=registry)
