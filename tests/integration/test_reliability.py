@@ -415,7 +415,8 @@ def _no_docker_client(urumi: Urumi, tmp_path: Path) -> dict:
     bin_dir.mkdir()
     for tool in ("kind", "helm", "kubectl"):
         (bin_dir / tool).symlink_to(urumi.cp.testbin / tool)
-    return urumi.env(PATH=f"{bin_dir}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}/usr/bin:/bin")
+    # Only these and the virtualenv's own bin: a docker in /usr/bin must not be found.
+    return urumi.env(PATH=f"{bin_dir}{os.pathsep}{Path(sys.executable).parent}")
 
 
 @pytest.mark.parametrize("condition", [_no_docker_daemon, _no_docker_client])
