@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from urumi_cli import config
-from urumi_cli.cli.common import KubeconfigOpt, OutputOpt
+from urumi_cli.cli.common import KubeconfigOpt, OutputOpt, progress
 from urumi_cli.ui.output import check_format, write_data, write_table
 
 app = typer.Typer(help="The local kind cluster stores run on.", no_args_is_help=True)
@@ -84,12 +84,9 @@ def up(
     fmt = check_format(output)
     opts = _options(name, kubeconfig, config_path, image=image, ingress_chart=ingress_chart,
                     ingress_version=ingress_version, preload=tuple(_chart_images(values)) if preload else ())
-    reporter = d.reporter(silent=fmt != "table")
-    try:
+    with progress(d, fmt) as reporter:
         info = cluster_up(opts, docker=d.docker, kind=d.kind, helm=d.helm, kube_factory=d.kube,
                           registry=d.registry, reporter=reporter, locks_dir=d.settings.locks_dir)
-    finally:
-        reporter.close()
     _write_info(d, info.to_json(), fmt)
     if fmt == "table":
         d.consoles.note(f"\nNext: urumi store create --type woocommerce --name shop   (context {opts.context})")
@@ -112,12 +109,9 @@ def load_images_cmd(
     fmt = check_format(output)
     opts = _options(name, None)
     refs = list(images) if images else _chart_images(values)
-    reporter = d.reporter(silent=fmt != "table")
-    try:
+    with progress(d, fmt) as reporter:
         result = load_images(opts, refs, docker=d.docker, kind=d.kind, reporter=reporter,
                              locks_dir=d.settings.locks_dir)
-    finally:
-        reporter.close()
     if fmt != "table":
         write_data(d.consoles, result, fmt)
     else:
@@ -148,19 +142,16 @@ def down(
 ) -> None:
     """Delete the kind cluster; every store on it is deleted with it."""
     from urumi_cli.actions.cluster import cluster_down
-    from urumi_cli.cli.common import confirm as _confirm
+    from urumi_cli.cli.common import confirm
 
     d = ctx.obj
     fmt = check_format(output)
     opts = _options(name, kubeconfig)
     stores = d.registry.list_stores(opts.context)
-    _confirm(d, yes, f"Delete kind cluster {name} and its {len(stores)} store(s) with all their data?")
-    reporter = d.reporter(silent=fmt != "table")
-    try:
+    confirm(d, yes, f"Delete kind cluster {name} and its {len(stores)} store(s) with all their data?")
+    with progress(d, fmt) as reporter:
         result = cluster_down(opts, kind=d.kind, registry=d.registry, reporter=reporter,
                               locks_dir=d.settings.locks_dir)
-    finally:
-        reporter.close()
     if fmt != "table":
         write_data(d.consoles, result, fmt)
     else:
