@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from fakes import FakeHelm, FakeKube, ScriptedSource, ready_objects
+from fakes import ScriptedSource, ready_objects
 from urumi_cli.adapters.registry import Registry
 from urumi_cli.dashboard.board import Board
 from urumi_cli.dashboard.fleet import Fleet
@@ -59,20 +59,6 @@ class Client:
         except ValueError:
             parsed = raw.decode()
         return response, parsed
-
-
-@pytest.fixture
-def kube():
-    k = FakeKube()
-    yield k
-    k.closed.set()
-
-
-@pytest.fixture
-def helm(kube):
-    h = FakeHelm(kube)
-    h.objects_on_install = ready_objects("shop")
-    return h
 
 
 @pytest.fixture
