@@ -149,13 +149,22 @@ def test_woocommerce_setup_job_runs_the_verifying_script(helm):
     assert container["command"] == ["bash", "/urumi/setup.sh"]
     # wp-cli runs as www-data of the Apache image (33), not the cli image's 82.
     assert job["securityContext"]["runAsUser"] == 33 and job["securityContext"]["runAsGroup"] == 33
-    # WordPress core comes from the web image itself, copied by the chart's script.
-    (init,) = job["initContainers"]
+    # First the packages (a failed download is the Job's only failure), then WordPress core from
+    # the web image itself, copied by the chart's script.
+    fetch, init = job["initContainers"]
     web = m.get("Deployment", "shop-wordpress")["spec"]["template"]["spec"]
+    assert fetch["name"] == "fetch-packages" and fetch["command"] == ["bash", "/urumi/fetch-packages.sh"]
+    assert fetch["image"] == web["containers"][0]["image"]  # curl and PHP with zip, no image of its own
+    fetch_env = {e["name"]: e.get("value") for e in fetch["env"]}
+    assert fetch_env["WC_VERSION"] == "11.0.1" and fetch_env["PACKAGES_DIR"] == "/fetched"
+    mounts = {v["name"]: v for v in fetch["volumeMounts"]}
+    assert mounts["wp-content"]["readOnly"] is True and mounts["fetched-packages"]["mountPath"] == "/fetched"
+    assert {v["name"]: v for v in container["volumeMounts"]}["fetched-packages"]["readOnly"] is True
     assert init == web["initContainers"][0]
     assert init["image"] == web["containers"][0]["image"]
     scripts = m.get("ConfigMap", "shop-scripts")["data"]
     assert scripts["setup.sh"] == (CHARTS / "woocommerce/files/setup.sh").read_text()
+    assert scripts["fetch-packages.sh"] == (CHARTS / "woocommerce/files/fetch-packages.sh").read_text()
     for php in ("inspect.php", "activate.php", "configure.php", "verify.php"):
         assert scripts[php] == (CHARTS / "woocommerce/files/php" / php).read_text(), php
     assert "'woocommerce_enable_guest_checkout', 'yes'" in scripts["configure.php"]
@@ -208,6 +217,10 @@ def test_woocommerce_packages_and_extra_volumes_reach_the_setup_job(helm, tmp_pa
     assert env["WC_PACKAGE"] == "/packages/woocommerce.11.0.1.zip"
     assert env["STOREFRONT_PACKAGE"] == "http://mirror.mirror.svc:8080/storefront.4.6.2.zip"
     assert {"name": "packages", "mountPath": "/packages", "readOnly": True} in container["volumeMounts"]
+    # The init container that fetches (and checks) the packages sees the same files.
+    fetch = job["initContainers"][0]
+    assert {"name": "packages", "mountPath": "/packages", "readOnly": True} in fetch["volumeMounts"]
+    assert {e["name"]: e.get("value") for e in fetch["env"]}["WC_PACKAGE"] == "/packages/woocommerce.11.0.1.zip"
     assert {"name": "packages", "persistentVolumeClaim": {"claimName": "wp-packages"}} in job["volumes"]
     setup = _policies(m)["setup"]
     assert {"protocol": "TCP", "port": 8080} in setup["egress"][-1]["ports"]
@@ -226,6 +239,10 @@ def test_woocommerce_test_pods_are_not_setup_pods(helm):
         assert labels["urumi.dev/helm-test"] in ("order", "storefront")
         assert annotations["helm.sh/hook"] == "test"
         assert annotations["helm.sh/hook-delete-policy"] == "before-hook-creation"
+        # curl and PHP are all the test scripts need: the web image, no image of their own to pull.
+        assert pod["spec"]["containers"][0]["image"] == "wordpress:7.0.4-php8.3-apache"
+    own = helm.template("woocommerce", sets={"tests.image.repository": "mirror/tools", "tests.image.tag": "v1"})
+    assert {p["spec"]["containers"][0]["image"] for p in own.kind("Pod")} == {"mirror/tools:v1"}
     policies = _policies(m)
     tests = policies["tests"]
     assert tests["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "test"

@@ -275,6 +275,31 @@ def test_failure_while_waiting_records_failed_with_diagnostics(create, helm, kub
     assert "event BackOff on pod/shop-setup-x1: Back-off restarting failed container setup" in info.value.details
 
 
+def test_a_failed_setup_jobs_last_log_line_is_the_recorded_reason(create, helm, kube, registry):
+    """The chart's scripts end a failure with the line that says why: it is the store's reason,
+    not only Kubernetes' BackoffLimitExceeded."""
+    objs = ready_objects()
+    objs["jobs"] = [job("shop-setup-1", state="failed")]
+    for n, created in ((1, "2030-01-01T00:00:01Z"), (2, "2030-01-01T00:00:09Z")):
+        attempt = pod(f"shop-setup-1-a{n}", ready=False, component="setup")
+        attempt["metadata"]["labels"]["job-name"] = "shop-setup-1"
+        attempt["metadata"]["creationTimestamp"] = created
+        attempt["status"]["phase"] = "Failed"
+        attempt["status"]["initContainerStatuses"] = [
+            {"name": "fetch-packages", "state": {"terminated": {"exitCode": 1, "reason": "Error"}}}]
+        objs["pods"].append(attempt)
+        kube.logs[("store-shop", f"shop-setup-1-a{n}", "fetch-packages")] = (
+            "[fetch] downloading woocommerce 11.0.1 from https://downloads.wordpress.org/plugin/woocommerce.11.0.1.zip\n"
+            f"setup: step download failed: attempt {n}: could not resolve host: downloads.wordpress.org\n")
+    helm.objects_on_install = objs
+    with pytest.raises(OperationFailed) as info:
+        create()
+    cause = "setup: step download failed: attempt 2: could not resolve host: downloads.wordpress.org"
+    assert info.value.message.endswith(f"; its log ends: {cause}")  # the newest attempt speaks
+    record = registry.get_store(CLUSTER, "shop")
+    assert record.status == "failed" and cause in record.message and "shop-setup-1" in record.message
+
+
 def test_a_terminating_namespace_is_waited_for_then_recreated(create, kube):
     kube.add_namespace("store-shop", STORE_LABELS, terminating=True)
     create()

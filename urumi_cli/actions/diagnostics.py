@@ -37,6 +37,24 @@ def failed_container(pod: dict) -> tuple[str, int, str, bool] | None:
     return None
 
 
+def job_cause(kube, namespace: str, job: str) -> str | None:
+    """The last line the failing container of `job`'s newest failed pod printed: the charts'
+    scripts end a failure with one line that says why (e.g. "setup: step download failed: ...")."""
+    try:
+        pods = [p for p in kube.list_objects("pods", namespace, f"job-name={job}")
+                if (p.get("status") or {}).get("phase") == "Failed" and failed_container(p)]
+        if not pods:
+            return None
+        pod = max(pods, key=lambda p: p["metadata"].get("creationTimestamp") or "")
+        container, _code, _reason, previous = failed_container(pod)
+        log = kube.read_log(namespace, pod["metadata"]["name"], container=container, tail_lines=LOG_LINES,
+                            previous=previous)
+    except Exception:  # the cause is a bonus: never hide the failure itself
+        return None
+    lines = [line.strip() for line in log.splitlines() if line.strip()]
+    return lines[-1][:300] if lines else None
+
+
 def _container_lines(kube, namespace: str, pod: dict) -> list[str]:
     found = failed_container(pod)
     if found is None:

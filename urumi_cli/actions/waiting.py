@@ -51,11 +51,21 @@ class Evaluation:
     components: list[ComponentState]
     ready: bool
     failure: str | None
+    failed_job: str | None = None  # the Job whose failure is `failure`: its pods' logs say why
+
+
+class StoreFailed(OperationFailed):
+    """A store's workload failed for good; `failed_job` names the Job when one did."""
+
+    def __init__(self, message: str, hint: str | None = None, *, failed_job: str | None = None):
+        super().__init__(message, hint)
+        self.failed_job = failed_job
 
 
 def evaluate(snap: Snapshot, *, since_epoch: float = 0.0) -> Evaluation:
     comps: dict[str, ComponentState] = {}
     failure = None
+    failed_job = None
 
     def comp(name: str) -> ComponentState:
         return comps.setdefault(name, ComponentState(name=name, ready=True, detail=""))
@@ -76,7 +86,9 @@ def evaluate(snap: Snapshot, *, since_epoch: float = 0.0) -> Evaluation:
         add(component_of(job), state.done and not state.failed, state.detail)
         if state.failed:
             comp(component_of(job)).failed = state.detail
-            failure = failure or f"{component_of(job)}: {job['metadata']['name']}: {state.detail}"
+            if failure is None:
+                failure = f"{component_of(job)}: {job['metadata']['name']}: {state.detail}"
+                failed_job = job["metadata"]["name"]
     for pod in snap.items("pods"):
         if is_hook(pod):  # `helm test` pods: a failed test is not a failed store
             continue
@@ -97,7 +109,7 @@ def evaluate(snap: Snapshot, *, since_epoch: float = 0.0) -> Evaluation:
             st.detail = st.detail or "ready"
     workloads = snap.items("deployments") + snap.items("statefulsets") + snap.items("jobs")
     ready = bool(workloads) and all(c.ready for c in ordered) and failure is None
-    return Evaluation(ordered, ready, failure)
+    return Evaluation(ordered, ready, failure, failed_job)
 
 
 def wait_until_ready(
@@ -141,7 +153,8 @@ def wait_until_ready(
             last = evaluate(snap, since_epoch=since_epoch)
             reporter.components(last.components)
             if last.failure:
-                raise OperationFailed(last.failure, "see `urumi store describe` for events and pod states")
+                raise StoreFailed(last.failure, "see `urumi store describe` for events and pod states",
+                                  failed_job=last.failed_job)
             if last.ready:
                 return clock()
 

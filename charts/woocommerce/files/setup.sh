@@ -22,6 +22,7 @@
 #   WC_VERSION STOREFRONT_VERSION           pinned WooCommerce plugin and Storefront theme
 #   WC_PACKAGE STOREFRONT_PACKAGE           where to get them: a URL or an absolute path of a zip;
 #                                           empty = downloads.wordpress.org at the pinned version
+#   PACKAGES_DIR          zips already fetched by fetch-packages.sh (<slug>.zip); used when present
 #   STORE_CURRENCY STORE_COUNTRY            WooCommerce currency and base location
 #   SCRIPTS_DIR           where the PHP steps and products.tsv are (default /urumi)
 #   DB_WAIT_TIMEOUT DB_WAIT_INTERVAL        seconds to wait for MariaDB, and between tries
@@ -142,7 +143,11 @@ ensure_installed() {
     return
   fi
   [[ "$current" == - ]] && current=""
-  fetch_package "$slug" "$source"
+  if [[ -n "${PACKAGES_DIR:-}" && -f "$PACKAGES_DIR/$slug.zip" ]]; then
+    ZIP=$PACKAGES_DIR/$slug.zip # fetched and checked by fetch-packages.sh (the Job's init container)
+  else
+    fetch_package "$slug" "$source"
+  fi
   log "installing $kind $slug $version${current:+ (replacing $current)}"
   run_wp "$kind" install "$ZIP" --force
   INSTALLED=1

@@ -1,6 +1,6 @@
 {{/*
 A `helm test` pod running one script of the scripts ConfigMap with curl (and php for JSON)
-from the wordpress:cli image. It talks to the in-cluster WordPress Service with the store's
+from the web image (or tests.image). It talks to the in-cluster WordPress Service with the store's
 Host header. Component "test" (not part of a store's readiness; the NetworkPolicy lets these
 pods reach WordPress only). Helm deletes a test pod when the next `helm test` creates it
 (before-hook-creation): a failed one stays for `kubectl logs` until then.
@@ -8,6 +8,8 @@ include with (dict "root" $ "name" "storefront" "script" "test-storefront.sh").
 */}}
 {{- define "woocommerce.testPod" -}}
 {{- $root := .root -}}
+{{- $image := $root.Values.web.image -}}
+{{- if $root.Values.tests.image.repository }}{{ $image = $root.Values.tests.image }}{{ end -}}
 apiVersion: v1
 kind: Pod
 metadata:
@@ -30,8 +32,8 @@ spec:
   {{- with include "woocommerce.scheduling" $root.Values.tests | trim }}{{ . | nindent 2 }}{{ end }}
   containers:
     - name: test
-      image: {{ include "woocommerce.image" $root.Values.tests.image | quote }}
-      imagePullPolicy: {{ $root.Values.tests.image.pullPolicy }}
+      image: {{ include "woocommerce.image" $image | quote }}
+      imagePullPolicy: {{ default "IfNotPresent" $image.pullPolicy }}
       command: ["bash", "/urumi/{{ .script }}"]
       {{- include "woocommerce.containerSecurityContext" $root | nindent 6 }}
       env:
