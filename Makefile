@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STORE  ?= shop
 
-.PHONY: up install venv testbin kind-images test test-unit test-charts test-integration test-browser test-realcluster bench clean
+.PHONY: up install venv testbin kind-images test test-fast test-unit test-charts test-integration test-browser test-realcluster bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,10 +30,14 @@ testbin:
 kind-images: testbin
 	eval "export $$(tests/harness/docker-engine up | tail -1)" && tests/harness/kind-images
 
-# The real kind cluster (tests/realcluster) is not part of `make test` yet: its cold image build
-# (about 60 min on a loaded 2-core machine) does not fit CI's budget; run `make test-realcluster`.
-test: install testbin
-	URUMI_REQUIRE_CONTROL_PLANE=1 $(BIN)/pytest -q tests
+# Every suite, the real kind cluster included (tests/realcluster: it needs the Docker engine and
+# images of `kind-images`, and binds 127.0.0.1:80/443 while it runs).
+test: install testbin kind-images
+	URUMI_REQUIRE_CONTROL_PLANE=1 URUMI_REQUIRE_REAL_CLUSTER=1 $(BIN)/pytest -q tests
+
+# Everything but the real cluster: no Docker engine, no images (minutes instead of an hour cold).
+test-fast: install testbin
+	URUMI_REQUIRE_CONTROL_PLANE=1 $(BIN)/pytest -q tests --ignore=tests/realcluster
 
 test-unit: install
 	$(BIN)/pytest -q tests/unit

@@ -36,6 +36,8 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if HERE in Path(str(item.path)).resolve().parents:
             item.add_marker(pytest.mark.realcluster)
+    # `cluster down` ends the session's cluster: whatever file it is in, it runs last.
+    items.sort(key=lambda item: item.name == "test_cluster_down_removes_it")
 
 
 def testbin_dir() -> Path:
@@ -108,8 +110,8 @@ def _port_busy(port: int) -> bool:
 
 @pytest.fixture(scope="session")
 def real_cluster(tmp_path_factory) -> RealCluster:
-    # Opt-in: a real cluster binds host ports 80/443 and takes minutes; `make test` (CI) does not
-    # run it until its cold image build fits CI's budget. `make test-realcluster` sets this.
+    # A bare `pytest tests` does not bind host ports 80/443 or spend minutes on a cluster unless
+    # asked: `make test` (CI) and `make test-realcluster` ask (URUMI_REQUIRE_REAL_CLUSTER=1).
     if not required() and os.environ.get("URUMI_REAL_CLUSTER", "") in ("", "0"):
         pytest.skip("the real kind cluster is opt-in: make test-realcluster (or URUMI_REAL_CLUSTER=1)")
     env_file = Path(os.environ.get("URUMI_KIND_IMAGES_ENV") or testbin_dir() / "kind-images.env")
@@ -155,3 +157,69 @@ def real_cluster(tmp_path_factory) -> RealCluster:
         subprocess.run(["kind", "delete", "cluster", "--name", name, "--kubeconfig", str(cluster.kubeconfig)],
                        env=env, capture_output=True, timeout=300)
     shutil.rmtree(home / "helm", ignore_errors=True)
+
+
+# The test cluster's DNS: cluster names, and the package registries its pods install from (the
+# Medusa setup Job's npm); every other name fails to resolve, so a pod that would reach the
+# internet (a WooCommerce download from wordpress.org, WordPress' update checks) fails at name
+# resolution on any machine, and never connects. kubeadm's Corefile otherwise, minus `forward .`.
+REGISTRY_ZONES = ("registry.npmjs.org",)
+COREFILE = """.:53 {
+    errors
+    health {
+       lameduck 5s
+    }
+    ready
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+       pods insecure
+       fallthrough in-addr.arpa ip6.arpa
+       ttl 30
+    }
+    prometheus :9153
+    cache 30
+    loop
+    reload
+    loadbalance
+}
+""" + "".join(f"""{zone}:53 {{
+    errors
+    forward . /etc/resolv.conf
+    cache 30
+}}
+""" for zone in REGISTRY_ZONES)
+
+
+def store_images(settings: dict) -> list[str]:
+    """The images the store values files point at (kind-images wrote them)."""
+    import yaml
+
+    images: list[str] = []
+    for key in ("URUMI_VALUES_WOOCOMMERCE", "URUMI_VALUES_MEDUSA"):
+        values = yaml.safe_load(Path(settings[key]).read_text()) or {}
+        for part in values.values():
+            image = (part or {}).get("image") if isinstance(part, dict) else None
+            if image and image.get("repository"):
+                ref = f"{image['repository']}:{image['tag']}"
+                if ref not in images:
+                    images.append(ref)
+    return images
+
+
+@pytest.fixture(scope="session")
+def store_cluster(real_cluster) -> RealCluster:
+    """The session's cluster, up (a no-op when an earlier test brought it up), with the store
+    images loaded into its node and the DNS above."""
+    for key in ("URUMI_VALUES_WOOCOMMERCE", "URUMI_VALUES_MEDUSA"):
+        if not real_cluster.settings.get(key) or not Path(real_cluster.settings[key]).is_file():
+            unavailable(f"{key} missing from kind-images.env: re-run tests/harness/kind-images")
+    real_cluster.urumi(*real_cluster.up_args(), check=True)
+    images = store_images(real_cluster.settings)
+    real_cluster.urumi("cluster", "load-images", "--name", real_cluster.name, *images, "-o", "json", check=True,
+                       timeout=1200)
+    patch = {"data": {"Corefile": COREFILE}}
+    import json
+
+    real_cluster.kubectl("-n", "kube-system", "patch", "configmap", "coredns", "--type", "merge", "-p", json.dumps(patch))
+    real_cluster.kubectl("-n", "kube-system", "rollout", "restart", "deployment/coredns")
+    real_cluster.kubectl("-n", "kube-system", "rollout", "status", "deployment/coredns", "--timeout=120s", timeout=150)
+    return real_cluster

@@ -300,6 +300,29 @@ def test_a_failed_setup_jobs_last_log_line_is_the_recorded_reason(create, helm, 
     assert record.status == "failed" and cause in record.message and "shop-setup-1" in record.message
 
 
+def test_the_recorded_cause_outlives_refresh_and_describe_reads_it_after_a_sync(create, helm, kube, registry):
+    objs = ready_objects()
+    objs["jobs"] = [job("shop-setup-1", state="failed")]
+    attempt = pod("shop-setup-1-a1", ready=False, component="setup")
+    attempt["metadata"]["labels"]["job-name"] = "shop-setup-1"
+    attempt["status"]["phase"] = "Failed"
+    attempt["status"]["initContainerStatuses"] = [
+        {"name": "fetch-packages", "state": {"terminated": {"exitCode": 1, "reason": "Error"}}}]
+    objs["pods"].append(attempt)
+    cause = "setup: step download failed: could not resolve host: downloads.wordpress.org"
+    kube.logs[("store-shop", "shop-setup-1-a1", "fetch-packages")] = f"[fetch] downloading\n{cause}\n"
+    helm.objects_on_install = objs
+    with pytest.raises(OperationFailed):
+        create()
+    # A refresh sees the same failure without reading logs: it keeps the recorded, longer reason.
+    (refreshed,), _ = refresh_stores(registry=registry, kube=kube, cluster=CLUSTER)
+    assert refreshed.status == "failed" and refreshed.message.endswith(cause)
+    # A record rebuilt from the cluster alone (sync) lacks it; describe reads it from the Job's pod.
+    refresh_stores(registry=registry, kube=kube, cluster=CLUSTER, rebuild=True)
+    info = queries.describe_store("shop", registry=registry, kube=kube, cluster=CLUSTER)
+    assert info["status"] == "failed" and info["message"].endswith(f"; its log ends: {cause}")
+
+
 def test_a_terminating_namespace_is_waited_for_then_recreated(create, kube):
     kube.add_namespace("store-shop", STORE_LABELS, terminating=True)
     create()

@@ -18,7 +18,7 @@ from typing import Callable
 from urumi_cli import config
 from urumi_cli.actions import contract, recovery, values
 from urumi_cli.actions.contract import LABEL_NAME, MANAGED_BY, SECRET_NAME, USER_VALUES_SECRET, now_iso
-from urumi_cli.actions.diagnostics import diagnose, job_cause
+from urumi_cli.actions.diagnostics import diagnose, explained, job_cause
 from urumi_cli.actions.engines import EngineSpec, engine_for
 from urumi_cli.actions.locking import store_lock
 from urumi_cli.actions.waiting import StoreFailed, wait_until_ready
@@ -255,9 +255,8 @@ def _run_step(run: CreateRun, step: Step) -> None:
         if step.run is wait_ready and err.details is None:
             err.details = "\n".join(diagnose(run.kube, run.namespace, run.name)) or None
         if isinstance(err, StoreFailed) and err.failed_job:
-            cause = job_cause(run.kube, run.namespace, err.failed_job)
-            if cause:  # what the Job's script said last: the reason a user needs, in the record too
-                err.message = f"{err.message}; its log ends: {cause}"
+            # What the Job's script said last: the reason a user needs, in the record too.
+            err.message = explained(err.message, job_cause(run.kube, run.namespace, err.failed_job))
         run.update(status=StoreStatus.FAILED.value, message=err.message[:500])
         raise
 

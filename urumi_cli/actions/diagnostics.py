@@ -55,6 +55,11 @@ def job_cause(kube, namespace: str, job: str) -> str | None:
     return lines[-1][:300] if lines else None
 
 
+def explained(failure: str, cause: str | None) -> str:
+    """A store's reason: Kubernetes' failure, then what the failed script said last."""
+    return f"{failure}; its log ends: {cause}" if cause else failure
+
+
 def _container_lines(kube, namespace: str, pod: dict) -> list[str]:
     found = failed_container(pod)
     if found is None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from urumi_cli.actions import contract
 from urumi_cli.actions.contract import SECRET_NAME
-from urumi_cli.actions.diagnostics import diagnose
+from urumi_cli.actions.diagnostics import diagnose, explained, job_cause
 from urumi_cli.actions.engines import engines
 from urumi_cli.actions.refresh import _objects_by_namespace, refresh_stores
 from urumi_cli.actions.waiting import evaluate
@@ -42,8 +42,12 @@ def get_store(name: str, *, registry, kube, cluster: str) -> Store:
 def describe_store(name: str, *, registry, kube, cluster: str) -> dict:
     store = get_store(name, registry=registry, kube=kube, cluster=cluster)
     result = evaluate(_objects_by_namespace(kube, {store.namespace: store.release})[store.namespace])
+    described = store.to_json()
+    if result.failed_job and result.failure and described["message"] == result.failure:
+        # e.g. a record rebuilt by `store sync`, which reads no logs
+        described["message"] = explained(result.failure, job_cause(kube, store.namespace, result.failed_job))
     return {
-        **store.to_json(),
+        **described,
         "components": [{"name": c.name, "ready": c.ready, "detail": c.failed or c.detail} for c in result.components],
         "diagnostics": diagnose(kube, store.namespace, store.release, limit=15),
     }

@@ -74,7 +74,10 @@ def _reconciled(namespaces: list[dict], snaps: dict[str, Snapshot], known: dict[
         name = ns["metadata"]["labels"][LABEL_NAME]
         store = known.get(name) or contract.store_from_namespace(ns, cluster)
         status, message = status_from_cluster(snaps[ns["metadata"]["name"]], ns)
-        if store.status == status and store.message == message:
+        # A recorded reason may extend the cluster's with what the failed Job printed last (create
+        # read its log): still the same failure, keep the longer one.
+        if store.status == status and (store.message == message or (message and store.message or "")
+                                       .startswith(f"{message}; ")):
             found.append(store)
             continue
         changes = {"status": status, "message": message, "updated_at": now_iso()}
