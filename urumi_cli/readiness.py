@@ -14,6 +14,7 @@ FATAL_WAITING_REASONS = (
     "ErrImagePull",
     "ImagePullBackOff",
     "InvalidImageName",
+    "ErrImageNeverPull",  # pullPolicy Never and the image is not on the node: it never will be
     "CrashLoopBackOff",
     "CreateContainerConfigError",
     "CreateContainerError",
