@@ -298,8 +298,9 @@ def test_restore_with_force_replaces_database_and_uploads(good_archive, kube, he
     ]
     loaded = pod_exec.databases[ns]
     assert loaded.startswith(SQL)  # the dump, then the engine's fix-ups for this store's host
-    assert b"UPDATE wp_options SET option_value='http://shop.localhost' WHERE option_name IN ('siteurl', 'home')" \
-        in loaded
+    # Only if WordPress's tables exist (a store whose setup never ran has none): a prepared statement.
+    assert (b"table_name = 'wp_options') > 0, 'UPDATE wp_options SET option_value = \\'http://shop.localhost\\' "
+            b"WHERE option_name IN (\\'siteurl\\', \\'home\\')', 'DO 0');\nPREPARE urumi_fixup") in loaded
     assert b"AdminPw1" not in loaded  # the admin password goes in as a hash
     tree = pod_exec.trees[ns]
     assert "/var/www/html/wp-content/uploads/late.png" not in tree
@@ -347,7 +348,7 @@ def test_restore_into_a_new_name_creates_the_store_then_loads_it(good_archive, k
     assert new_secret["db-password"] != PASSWORD  # a new store's own credentials
     # The new store's password in the option file; the old host replaced by the new one.
     assert f'password="{new_secret["db-password"]}"'.encode() in pod_exec.called("mariadb")[0]["stdin"]
-    assert b"'http://copy.localhost'" in pod_exec.databases["store-copy"]
+    assert b"\\'http://copy.localhost\\'" in pod_exec.databases["store-copy"]
     assert pod_exec.trees["store-copy"]["/var/www/html/wp-content/uploads/2030/01/cat.jpg"] == b"\xff\xd8meow"
     assert registry.get_store("kind-urumi", "copy").type == "woocommerce"
 

@@ -107,7 +107,7 @@ def test_a_non_zero_exit_is_exec_failed_with_the_argv_and_stderr(exec_):
     with pytest.raises(ExecFailed) as caught:
         exec_.run("ns", "pod", container="wordpress", argv=["tar", "-c", "-f", "-", "uploads"], stdout=io.BytesIO())
     err = caught.value
-    assert err.exit_code == 2 and err.argv == ["tar", "-c", "-f", "-", "uploads"]
+    assert err.returncode == 2 and err.exit_code == 1 and err.argv == ["tar", "-c", "-f", "-", "uploads"]
     assert err.message == ("`tar -c -f - uploads` in pod pod (container wordpress) exited 2: "
                            "tar: uploads: Cannot stat")
 

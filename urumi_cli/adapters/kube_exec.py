@@ -37,8 +37,9 @@ class ExecFailed(OperationFailed):
         last = next((line for line in reversed(stderr.strip().splitlines()) if line.strip()), "")
         how = f"exited {exit_code}" if exit_code is not None else "failed"
         message = f"`{printable(argv)}` in pod {pod} (container {container}) {how}" + (f": {last[:300]}" if last else "")
-        super().__init__(message, "the lines below are what it printed on stderr", details=stderr.strip() or None)
-        self.argv, self.exit_code, self.stderr = list(argv), exit_code, stderr
+        super().__init__(message, "the lines below say why" if stderr.strip() else None, details=stderr.strip() or None)
+        # returncode, not exit_code: that is urumi's own exit code for this error (UrumiError).
+        self.argv, self.returncode, self.stderr = list(argv), exit_code, stderr
 
 
 @dataclass

@@ -34,14 +34,23 @@ def _sql(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+def _if_table(table: str, statement: str) -> str:
+    """`statement` only if the table exists: a store whose setup never ran has no WordPress tables."""
+    return (f"SET @urumi_sql := IF((SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() "
+            f"AND table_name = {_sql(table)}) > 0, {_sql(statement)}, 'DO 0');\n"
+            "PREPARE urumi_fixup FROM @urumi_sql;\nEXECUTE urumi_fixup;\nDEALLOCATE PREPARE urumi_fixup;\n")
+
+
 def after_load(url: str, secret: dict[str, str]) -> str:
     """The restored site answers at its own host, and the admin login is the one in this store's
     Secret (WordPress accepts an MD5 hash and rehashes it at the first login)."""
     home = url.rstrip("/")
-    sql = f"UPDATE wp_options SET option_value={_sql(home)} WHERE option_name IN ('siteurl', 'home');\n"
+    sql = _if_table("wp_options", f"UPDATE wp_options SET option_value = {_sql(home)} "
+                                  "WHERE option_name IN ('siteurl', 'home')")
     if secret.get("admin-username") and secret.get("admin-password"):
         digest = hashlib.md5(secret["admin-password"].encode()).hexdigest()
-        sql += f"UPDATE wp_users SET user_pass={_sql(digest)} WHERE user_login={_sql(secret['admin-username'])};\n"
+        sql += _if_table("wp_users", f"UPDATE wp_users SET user_pass = {_sql(digest)} "
+                                     f"WHERE user_login = {_sql(secret['admin-username'])}")
     return sql
 
 
