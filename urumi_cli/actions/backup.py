@@ -312,7 +312,10 @@ def restore_store(opts: RestoreOptions, archive: fmt.Archive, *, registry, helm,
     pods = wait_pods_ready(kube, namespace, opts.name, wanted, deadline=deadline, reporter=reporter, clock=clock)
     secret = kube.read_secret(namespace, SECRET_NAME) or {}
     record = registry.get_store(cluster, opts.name)
-    url = record.url if record and record.url else contract.store_url(opts.name, opts.env, opts.domain)
+    # The namespace says where the store answers (the cluster is the source of truth).
+    annotations = ((kube.get_namespace(namespace) or {}).get("metadata") or {}).get("annotations") or {}
+    url = (annotations.get(contract.ANNOTATION_URL) or (record.url if record else "")
+           or contract.store_url(opts.name, opts.env, opts.domain))
 
     with store_lock(locks_dir, opts.target, opts.name, timeout_s=max(1.0, deadline - clock()), reporter=reporter):
         db_bytes = _load_database(spec, archive, pods[spec.database.component], namespace, pod_exec, secret, url,
