@@ -289,7 +289,8 @@ def test_restore_with_force_replaces_database_and_uploads(good_archive, kube, he
     argvs = [c["argv"] for c in pod_exec.calls]
     assert argvs == [
         ["cp", "/dev/stdin", "/var/lib/mysql/.urumi-restore.sql"],
-        ["mariadb", "--defaults-extra-file=/dev/stdin", "--batch", "--default-character-set=utf8mb4",
+        ["mariadb", "--defaults-extra-file=/dev/stdin", "--batch", "--abort-source-on-error",
+         "--default-character-set=utf8mb4",
          "--execute=SOURCE /var/lib/mysql/.urumi-restore.sql", "wordpress"],
         ["rm", "-f", "/var/lib/mysql/.urumi-restore.sql"],
         ["mkdir", "-p", "/var/www/html/wp-content/uploads"],

@@ -111,8 +111,8 @@ def restore(
     if fmt != "table":
         write_data(d.consoles, result.to_json(), fmt)
         return
-    how = "new store" if result.created else "over the existing store"
-    d.consoles.note(f"restored {result.from_store}'s backup into {how} {result.name}: {result.url}")
+    how = "the new store" if result.created else "the existing store"
+    d.consoles.note(f"restored the backup of {result.from_store} into {how} {result.name}: {result.url}")
     if not wait:
         d.consoles.note(f"its setup runs on: urumi store get {result.name}")
 
