@@ -186,6 +186,26 @@ def test_restore_with_force_replaces_an_existing_stores_data(rc):
     assert read_upload(rc, "bk2") == STATE["upload"]
 
 
+def test_a_dump_that_fails_to_load_is_an_error_not_a_silent_success(rc):
+    import hashlib
+
+    from urumi_cli.actions import archive as fmt
+
+    sql_file = STATE["dir"] / "broken.sql"
+    sql_file.write_bytes(b"INSERT INTO urumi_probe VALUES (3, 'partial');\nTHIS IS NOT SQL;\n")
+    broken = STATE["dir"] / "broken.urumi.tar"
+    member = {"size": sql_file.stat().st_size, "sha256": hashlib.sha256(sql_file.read_bytes()).hexdigest()}
+    fmt.write_archive(broken, {"format": fmt.FORMAT, "version": fmt.VERSION, "store": "bk2", "type": "woocommerce",
+                               "includes_secrets": False, "members": {fmt.DATABASE: member}},
+                      {fmt.DATABASE: sql_file}, private=False)
+    result = restore(rc, "bk2", broken, "--force", "--yes")
+    assert result.returncode == 1, result.stderr
+    assert "exited 1: ERROR 1064" in result.stderr and "THIS IS NOT SQL" in result.stderr
+    staged = rc.kubectl("-n", "store-bk2", "exec", pod_of(rc, "bk2", "database"), "-c", "mariadb", "--",
+                        "ls", "/var/lib/mysql/.urumi-restore.sql", check=False)
+    assert staged.returncode != 0  # removed even after the failure
+
+
 def test_backup_with_secrets_is_private(rc):
     archive = STATE["dir"] / "bk2-secrets.urumi.tar"
     result = urumi(rc, "store", "backup", "bk2", "--to", str(archive), "--include-secrets", "-o", "json")
