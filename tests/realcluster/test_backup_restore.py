@@ -215,6 +215,58 @@ def test_backup_with_secrets_is_private(rc):
         assert "secrets.json" in tar.getnames()
 
 
+def test_medusa_database_commands_in_a_real_postgres(rc):
+    """A Medusa store cannot come up offline (its setup Job installs Medusa from npm, and the server
+    waits for it), so the engine's own pg_dump/psql argv run through PodExec in a bare pod of the
+    chart's PostgreSQL image, set up as the chart sets it (user/db medusa, uid 70)."""
+    import io
+
+    from urumi_cli.actions.engines import engine_for
+    from urumi_cli.adapters.kube import KubeClient
+    from urumi_cli.adapters.kube_exec import PodExec
+    from urumi_cli.models import Target
+
+    values = os.environ.get("URUMI_VALUES_MEDUSA") or rc.settings.get("URUMI_VALUES_MEDUSA")
+    if not values or not Path(values).is_file():
+        pytest.skip("URUMI_VALUES_MEDUSA names no values file")
+    image = yaml.safe_load(Path(values).read_text())["database"]["image"]
+    image = f"{image['repository']}:{image['tag']}"
+    rc.urumi("cluster", "load-images", "--name", rc.name, image, check=True, timeout=900)
+    ns = "urumi-pgcheck"
+    rc.kubectl("delete", "namespace", ns, "--ignore-not-found", "--wait=true", timeout=180)
+    rc.kubectl("create", "namespace", ns)
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "pg", "namespace": ns},
+           "spec": {"securityContext": {"runAsUser": 70, "runAsGroup": 70, "fsGroup": 70},
+                    "terminationGracePeriodSeconds": 1,
+                    "containers": [{"name": "postgres", "image": image, "imagePullPolicy": "Never",
+                                    "env": [{"name": "POSTGRES_USER", "value": "medusa"},
+                                            {"name": "POSTGRES_DB", "value": "medusa"},
+                                            {"name": "POSTGRES_PASSWORD", "value": secrets.token_hex(8)}],
+                                    "volumeMounts": [{"name": "run", "mountPath": "/var/run/postgresql"}]}],
+                    "volumes": [{"name": "run", "emptyDir": {}}]}}
+    rc.kubectl("apply", "-f", "-", input_text=json.dumps(pod))
+
+    def psql(statement: str) -> str:
+        return rc.kubectl("-n", ns, "exec", "pg", "-c", "postgres", "--", "psql", "-U", "medusa", "-d", "medusa",
+                          "-tAc", statement, check=False, timeout=60).stdout.strip()
+
+    wait_until(lambda: psql("SELECT 1") == "1", timeout=300, interval=3, what="PostgreSQL to accept connections")
+    psql("CREATE TABLE product (id int PRIMARY KEY, title text); INSERT INTO product VALUES (1, 'kept')")
+
+    spec = engine_for("medusa").backup.database
+    pod_exec = PodExec(KubeClient(Target(context=rc.context, kubeconfig=str(rc.kubeconfig))))
+    dump = io.BytesIO()
+    pod_exec.run(ns, "pg", container=spec.container, argv=list(spec.dump), stdout=dump, timeout_s=120)
+    assert b"kept" in dump.getvalue() and b"DROP TABLE IF EXISTS public.product" in dump.getvalue()
+
+    psql("INSERT INTO product VALUES (2, 'after the dump')")
+    [(argv, stdin_kind)] = spec.load
+    assert stdin_kind == "dump"
+    pod_exec.run(ns, "pg", container=spec.container, argv=list(argv), stdin=[dump.getvalue()], timeout_s=120)
+    assert psql("SELECT string_agg(title, ',' ORDER BY id) FROM product") == "kept"
+    rc.kubectl("delete", "namespace", ns, "--wait=false")
+
+
 def test_cleanup(rc):
     for store in ("bk1", "bk2"):
         assert urumi(rc, "store", "delete", store, "--yes", timeout=600).returncode == 0
