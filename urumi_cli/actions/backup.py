@@ -68,8 +68,9 @@ def _container_dir(pod: dict, files: FilesSpec) -> str:
 class _Progress:
     """Byte counts as one step's text, at most once a second (LogReporter prints each update)."""
 
-    def __init__(self, reporter, key: str, what: str, clock: Callable[[], float]):
+    def __init__(self, reporter, key: str, what: str, clock: Callable[[], float], *, outgoing: bool = False):
         self.reporter, self.key, self.what, self.clock = reporter, key, what, clock
+        self.outgoing = outgoing  # count what goes into the pod (a load), not what comes out (a dump)
         self.last = 0.0
         reporter.step(key, what)
 
@@ -77,7 +78,7 @@ class _Progress:
         now = self.clock()
         if now - self.last >= PROGRESS_EVERY_S:
             self.last = now
-            self.reporter.step(self.key, f"{self.what}: {human(max(sent, received))}")
+            self.reporter.step(self.key, f"{self.what}: {human(sent if self.outgoing else received)}")
 
 
 def human(size: int) -> str:
@@ -413,7 +414,7 @@ def _load_database(spec: BackupSpec, archive: fmt.Archive, pod: dict, namespace:
     name = pod["metadata"]["name"]
     tail = db.after_load(url, secret).encode() if db.after_load else b""
     size = archive.members[fmt.DATABASE].stat().st_size
-    progress = _Progress(reporter, "database", f"loading the database ({human(size)})", clock)
+    progress = _Progress(reporter, "database", f"loading the database ({human(size)})", clock, outgoing=True)
     try:
         for argv, stdin_kind in db.load:
             if stdin_kind == "dump":
@@ -451,7 +452,7 @@ def _load_files(files: FilesSpec, archive: fmt.Archive, pod: dict, namespace: st
     parent = _container_dir(pod, files)
     target = f"{parent}/{files.directory}"
     size = archive.members[fmt.FILES].stat().st_size
-    progress = _Progress(reporter, "files", f"restoring {files.directory}/ ({human(size)})", clock)
+    progress = _Progress(reporter, "files", f"restoring {files.directory}/ ({human(size)})", clock, outgoing=True)
     # Replace, not merge: what the archive lacks did not exist when it was taken.
     pod_exec.run(namespace, name, container=files.container, argv=["mkdir", "-p", target], timeout_s=60)
     pod_exec.run(namespace, name, container=files.container, argv=["find", target, "-mindepth", "1", "-delete"],
