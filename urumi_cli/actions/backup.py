@@ -226,7 +226,8 @@ def backup_store(opts: BackupOptions, *, kube, pod_exec, reporter, clock=time.mo
         reporter.step("archive", f"writing {output}")
         fmt.write_archive(output, manifest, members, private=opts.include_secrets)
         size = output.stat().st_size
-        reporter.done("archive", f"wrote {output} ({human(size)}{', with secrets, mode 0600' if opts.include_secrets else ''})")
+        private = ", with secrets, mode 0600" if opts.include_secrets else ""
+        reporter.done("archive", f"wrote {output} ({human(size)}{private})")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return BackupResult(name=opts.name, type=engine.name, path=str(output), size=size,
@@ -296,7 +297,8 @@ def restore_store(opts: RestoreOptions, archive: fmt.Archive, *, registry, helm,
     if existing:
         ns_type = contract.store_type_of(ns)
         if ns_type != engine.name:
-            raise Conflict(f"store {opts.name} is a {ns_type or 'untyped'} store; the archive is a {engine.name} backup",
+            raise Conflict(f"store {opts.name} is a {ns_type or 'untyped'} store; "
+                           f"the archive is a {engine.name} backup",
                            "restore into another name")
         if not opts.force:
             raise Conflict(f"store {opts.name} already exists",

@@ -36,7 +36,9 @@ class ExecFailed(OperationFailed):
     def __init__(self, argv, *, pod: str, container: str, exit_code: int | None, stderr: str):
         last = next((line for line in reversed(stderr.strip().splitlines()) if line.strip()), "")
         how = f"exited {exit_code}" if exit_code is not None else "failed"
-        message = f"`{printable(argv)}` in pod {pod} (container {container}) {how}" + (f": {last[:300]}" if last else "")
+        message = f"`{printable(argv)}` in pod {pod} (container {container}) {how}"
+        if last:
+            message += f": {last[:300]}"
         super().__init__(message, "the lines below say why" if stderr.strip() else None, details=stderr.strip() or None)
         # returncode, not exit_code: that is urumi's own exit code for this error (UrumiError).
         self.argv, self.returncode, self.stderr = list(argv), exit_code, stderr
