@@ -13,6 +13,7 @@ EXIT_USAGE = 2
 EXIT_ENVIRONMENT = 3
 EXIT_NOT_FOUND = 4
 EXIT_TIMEOUT = 5
+EXIT_BAD_ARCHIVE = 6  # `store restore`: the archive is corrupt, truncated or not urumi's
 EXIT_INTERRUPTED = 130
 
 
@@ -84,6 +85,12 @@ class RegistryCorrupt(RegistryError):
     def __init__(self, message: str, hint: str | None = None, *, moved_to: str):
         super().__init__(message, hint)
         self.moved_to = moved_to
+
+
+class ArchiveInvalid(UrumiError):
+    """A backup archive that fails verification: refused before anything in the cluster changes."""
+
+    exit_code = EXIT_BAD_ARCHIVE
 
 
 class Interrupted(UrumiError):

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from fakes import FakeHelm, FakeKube, FakeRunner, RecordingReporter, ScriptedSource, ready_objects
+from fakes import FakeHelm, FakeKube, FakePodExec, FakeRunner, RecordingReporter, ScriptedSource, ready_objects
 
 
 @pytest.fixture(autouse=True)
@@ -71,3 +71,8 @@ def helm(kube) -> FakeHelm:
     h = FakeHelm(kube)
     h.objects_on_install = ready_objects("shop")
     return h
+
+
+@pytest.fixture
+def pod_exec(kube) -> FakePodExec:
+    return FakePodExec(kube)

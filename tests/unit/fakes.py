@@ -424,3 +424,133 @@ class FollowStream(io.TextIOBase):
 
     def writable(self):
         return True
+
+
+# -- fake pod exec for backup and restore --------------------------------------------------------
+class FakePodExec:
+    """Implements PodExec.run over an in-memory "pod": per namespace, a database (the SQL it holds)
+    and a file tree, with the programs the engines run behaving as they do in the real images:
+    mariadb-dump/mariadb read their option file from stdin and refuse a wrong password, tar makes
+    and reads real tar streams, cp/rm/mkdir/find touch the tree. Anything else exits 127."""
+
+    def __init__(self, kube: FakeKube | None = None):
+        self.kube = kube  # for the database password the "server" was initialised with
+        self.databases: dict[str, bytes] = {}  # namespace -> SQL the database holds
+        self.trees: dict[str, dict[str, bytes]] = defaultdict(dict)  # namespace -> path -> content
+        self.calls: list[dict] = []
+        self.fail: dict[str, tuple[int, str]] = {}  # argv[0] -> (exit code, stderr), to script failures
+
+    def called(self, program=None) -> list[dict]:
+        return [c for c in self.calls if program is None or c["argv"][0] == program]
+
+    def run(self, namespace, pod, *, container, argv, stdin=None, stdout=None, on_progress=None,
+            timeout_s=3600.0):
+        from urumi_cli.adapters.kube_exec import ExecFailed, ExecResult
+
+        assert isinstance(argv, list) and all(isinstance(a, str) for a in argv), f"argv must be a list: {argv!r}"
+        data = b"".join(stdin) if stdin is not None else None
+        self.calls.append({"namespace": namespace, "pod": pod, "container": container, "argv": list(argv),
+                           "stdin": data})
+        out = io.BytesIO()
+
+        def fail(code, message):
+            raise ExecFailed(argv, pod=pod, container=container, exit_code=code, stderr=message)
+
+        if argv[0] in self.fail:
+            fail(*self.fail[argv[0]])
+        program = getattr(self, "_" + argv[0].replace("-", "_"), None)
+        if program is None:
+            fail(127, f'exec: "{argv[0]}": executable file not found in $PATH')
+        error = program(namespace, argv, data, out)
+        if error:
+            fail(*error)
+        if stdout is not None and out.getvalue():
+            stdout.write(out.getvalue())
+        if on_progress is not None:
+            on_progress(len(data or b""), len(out.getvalue()))
+        return ExecResult(stderr="", bytes_in=len(data or b""), bytes_out=len(out.getvalue()))
+
+    # the programs ------------------------------------------------------------------------------
+    def _password_ok(self, namespace, argv, data) -> tuple[int, str] | None:
+        if "--defaults-extra-file=/dev/stdin" not in argv[1:2]:
+            return 1, "Access denied for user 'wordpress'@'localhost' (using password: NO)"
+        want = (self.kube.read_secret(namespace, "store-credentials") or {}).get("db-password") if self.kube else None
+        if data is None or (want is not None and f'password="{want}"'.encode() not in data):
+            return 1, "Access denied for user 'wordpress'@'localhost' (using password: YES)"
+        return None
+
+    def _mariadb_dump(self, namespace, argv, data, out):
+        if (error := self._password_ok(namespace, argv, data)) is not None:
+            return error
+        out.write(self.databases.get(namespace, b""))
+
+    def _mariadb(self, namespace, argv, data, out):
+        if (error := self._password_ok(namespace, argv, data)) is not None:
+            return error
+        source = next((a.split(" ", 1)[1] for a in argv if a.startswith("--execute=SOURCE ")), None)
+        if source is None or source not in self.trees[namespace]:
+            return 1, f"Failed to open file '{source}', error: 2"
+        self.databases[namespace] = self.trees[namespace][source]
+
+    def _pg_dump(self, namespace, argv, data, out):
+        out.write(self.databases.get(namespace, b""))
+
+    def _psql(self, namespace, argv, data, out):
+        self.databases[namespace] = data or b""
+
+    def _cp(self, namespace, argv, data, out):
+        if argv[1] != "/dev/stdin" or data is None:
+            return 1, "cp: unexpected use in this fake"
+        self.trees[namespace][argv[2]] = data
+
+    def _rm(self, namespace, argv, data, out):
+        for path in argv[2:]:
+            self.trees[namespace].pop(path, None)
+
+    def _mkdir(self, namespace, argv, data, out):
+        self.trees[namespace].setdefault(argv[-1].rstrip("/") + "/", b"")
+
+    def _find(self, namespace, argv, data, out):
+        root = argv[1].rstrip("/") + "/"
+        assert argv[2:] == ["-mindepth", "1", "-delete"], argv
+        for path in [p for p in self.trees[namespace] if p.startswith(root) and p != root]:
+            del self.trees[namespace][path]
+
+    def _tar(self, namespace, argv, data, out):
+        import tarfile
+
+        tree = self.trees[namespace]
+        parent = argv[argv.index("-C") + 1].rstrip("/") + "/"
+        if argv[1] == "-c":
+            directory = parent + argv[-1].rstrip("/") + "/"
+            if directory not in tree:
+                return 2, f"tar: {argv[-1]}: Cannot stat: No such file or directory"
+            with tarfile.open(fileobj=out, mode="w") as tar:
+                for path in sorted(p for p in tree if p.startswith(directory)):
+                    info = tarfile.TarInfo(path[len(parent):])
+                    if path.endswith("/"):
+                        info.type = tarfile.DIRTYPE
+                        tar.addfile(info)
+                    else:
+                        info.size = len(tree[path])
+                        tar.addfile(info, io.BytesIO(tree[path]))
+            return None
+        if argv[1] == "-x":
+            try:
+                with tarfile.open(fileobj=io.BytesIO(data or b""), mode="r:") as tar:
+                    for info in tar:
+                        path = parent + info.name + ("/" if info.isdir() else "")
+                        tree[path] = b"" if info.isdir() else tar.extractfile(info).read()
+            except tarfile.TarError as err:
+                return 2, f"tar: {err}"
+            return None
+        return 2, "tar: unexpected use in this fake"
+
+
+def store_pods(release="shop", *, web_container="wordpress", working_dir=None) -> list[dict]:
+    """The ready database and web pods of a store, with their containers (exec needs the names)."""
+    web = pod(f"{release}-web-abc", release=release)
+    web["spec"] = {"containers": [{"name": web_container, **({"workingDir": working_dir} if working_dir else {})}]}
+    db = pod(f"{release}-db-0", release=release, component="database")
+    db["spec"] = {"containers": [{"name": "db"}]}
+    return [web, db]

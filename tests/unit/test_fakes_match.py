@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 
 import urumi_cli
-from fakes import FakeHelm, FakeKube, FakeRunner, RecordingReporter, ScriptedSource
+from fakes import FakeHelm, FakeKube, FakePodExec, FakeRunner, RecordingReporter, ScriptedSource
 from urumi_cli.adapters.helm import Helm
 from urumi_cli.adapters.kube import KubeClient
+from urumi_cli.adapters.kube_exec import PodExec
 from urumi_cli.adapters.runner import CommandRunner, SubprocessRunner
 from urumi_cli.adapters.watching import ResourceSource
 from urumi_cli.ui.progress import LogReporter, Reporter, RichReporter, SilentReporter
@@ -47,6 +48,7 @@ SEAMS = {
                    {"on", "argvs"}),
     "RecordingReporter": (RecordingReporter, [Reporter, SilentReporter, LogReporter, RichReporter],
                           called("reporter", ACTIONS), set()),
+    "FakePodExec": (FakePodExec, [PodExec], called("pod_exec", ACTIONS), {"called"}),
     "ScriptedSource": (ScriptedSource, [ResourceSource], called("source", WATCH_LOOP),
                        {"script_list", "push", "lists_of"}),
 }
@@ -85,6 +87,7 @@ def test_the_call_sites_are_found():
     assert SEAMS["FakeRunner"][2] == {"run"}
     assert {"step", "done", "components", "close"} == SEAMS["RecordingReporter"][2]
     assert {"list", "watch"} == SEAMS["ScriptedSource"][2]
+    assert SEAMS["FakePodExec"][2] == {"run"}
 
 
 @pytest.mark.parametrize("fake_name", SEAMS)

@@ -51,7 +51,8 @@ from urumi_cli.cli.app import build_app, run
 pytestmark = pytest.mark.timeout(120)
 
 DOCUMENTED_EXIT_CODES = {errors.EXIT_OK, errors.EXIT_FAILED, errors.EXIT_USAGE, errors.EXIT_ENVIRONMENT,
-                         errors.EXIT_NOT_FOUND, errors.EXIT_TIMEOUT, errors.EXIT_INTERRUPTED}
+                         errors.EXIT_NOT_FOUND, errors.EXIT_TIMEOUT, errors.EXIT_BAD_ARCHIVE,
+                         errors.EXIT_INTERRUPTED}
 
 SEEDED_STORE = "existing"
 
@@ -71,6 +72,8 @@ BASE: dict[tuple[str, ...], dict[str, object]] = {
     ("store", "delete"): {"name": SEEDED_STORE, "yes": True, "timeout": "5s"},
     ("store", "sync"): {},
     ("store", "test"): {"name": SEEDED_STORE, "timeout": "5s"},
+    ("store", "backup"): {"name": SEEDED_STORE, "timeout": "5s"},
+    ("store", "restore"): {"name": "shop", "source": "valid.urumi.tar", "yes": True, "timeout": "5s"},
     ("doctor",): {},
 }
 # Servers that run until stopped: fuzzing a valid value would start one and block the suite.
@@ -378,9 +381,24 @@ def env(tmp_path_factory):
     Registry(e.home / "registry.json").put_store(Store(
         name=SEEDED_STORE, type="woocommerce", cluster="kind-urumi", namespace=f"store-{SEEDED_STORE}",
         release=SEEDED_STORE, url=f"http://{SEEDED_STORE}.localhost/", status="ready"))
+    _write_valid_archive(root / "valid.urumi.tar")  # what `store restore --from` reads (relative to the cwd)
     e.before = e.snapshot()
     yield e
     dead.close()
+
+
+def _write_valid_archive(path: Path) -> None:
+    import hashlib
+
+    from urumi_cli.actions import archive
+
+    sql = path.parent / "database.sql"
+    sql.write_bytes(b"SELECT 1;\n")
+    member = {"size": 10, "sha256": hashlib.sha256(b"SELECT 1;\n").hexdigest()}
+    archive.write_archive(path, {"format": archive.FORMAT, "version": archive.VERSION, "store": "old",
+                                 "type": "woocommerce", "includes_secrets": False,
+                                 "members": {archive.DATABASE: member}}, {archive.DATABASE: sql}, private=False)
+    sql.unlink()
 
 
 @pytest.fixture

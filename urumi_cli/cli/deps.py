@@ -43,6 +43,7 @@ class Deps:
     registry: object = None
     kube_factory: Callable[[Target], object] | None = None
     is_tty: Callable[[], bool] | None = None
+    exec_factory: Callable[[Target], object] | None = None  # pod exec (store backup/restore)
     _kube_cache: dict = field(default_factory=dict)
 
     @classmethod
@@ -86,6 +87,14 @@ class Deps:
 
                 self._kube_cache[key] = KubeClient(check_target(target))
         return self._kube_cache[key]
+
+    def pod_exec(self, target: Target):
+        """Exec in the target's pods, over the same client (and context) as kube(target)."""
+        if self.exec_factory is not None:
+            return self.exec_factory(target)
+        from urumi_cli.adapters.kube_exec import PodExec
+
+        return PodExec(self.kube(target))
 
     def reporter(self, *, silent: bool):
         from urumi_cli.ui.progress import make_reporter

@@ -228,3 +228,8 @@ def test(ctx: typer.Context, name: NameArg, timeout: TimeoutOpt = None, output: 
         write_data(d.consoles, {"name": name, "passed": True, "output": text}, fmt)
     else:
         d.consoles.out.print(text.rstrip(), markup=False, highlight=False)
+
+
+from urumi_cli.cli import store_backup  # noqa: E402  (backup and restore live in their own module)
+
+store_backup.register(app)

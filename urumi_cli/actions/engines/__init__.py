@@ -26,9 +26,49 @@ class EngineSpec:
     admin_path: str  # appended to the store URL
     components: tuple[str, ...]  # what readiness waits for, in display order
     rank: int = 100  # where it comes in `choose one of: ...` (the default type first)
+    backup: "BackupSpec | None" = None  # how `store backup` / `store restore` reach its data
 
     def admin_url(self, store_url: str) -> str:
         return f"{store_url}{self.admin_path}" if store_url else ""
+
+
+@dataclass(frozen=True)
+class DatabaseSpec:
+    """Where an engine's database runs and the argv lists that dump and load it in that container.
+
+    `credentials(secret_data)` makes what the dump and load programs read on stdin as their
+    client option file (None: the container's local socket needs no password). Secrets thus
+    travel on the exec's stdin, never in argv. `load` is a sequence of steps: each is an argv and
+    what its stdin gets, "dump" (the archive's database.sql followed by `after_load`'s SQL) or
+    "credentials".
+    """
+
+    component: str  # the pods' app.kubernetes.io/component label
+    container: str
+    dump: tuple[str, ...]
+    load: tuple[tuple[tuple[str, ...], str | None], ...]
+    dump_stdin: str | None = None  # "credentials" or None
+    cleanup: tuple[str, ...] = ()  # run after load, whatever happened (e.g. remove a staged file)
+    credentials: Callable[[dict[str, str]], bytes] | None = None
+    # (new store URL, the store's Secret data) -> SQL run after the dump, in the same load
+    after_load: Callable[[str, dict[str, str]], str] | None = None
+
+
+@dataclass(frozen=True)
+class FilesSpec:
+    """The uploads directory: in which container, under which parent (None: the container's
+    workingDir, for engines whose app directory depends on the build) and its name."""
+
+    component: str
+    container: str
+    directory: str
+    parent: str | None = None
+
+
+@dataclass(frozen=True)
+class BackupSpec:
+    database: DatabaseSpec
+    files: FilesSpec | None = None
 
 
 @functools.lru_cache(maxsize=None)
