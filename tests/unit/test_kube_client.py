@@ -678,3 +678,37 @@ def test_delete_pod_ignores_404_but_not_other_errors(api, kube):
     with pytest.raises(Forbidden):
         kube.delete_pod("store-shop", "shop-mariadb-0")
     assert [r.method for r in api.sent()] == ["DELETE"] * 3
+
+
+# -- config maps (the store's event log) ------------------------------------------------------------
+CM_PATH = "/api/v1/namespaces/store-shop/configmaps"
+
+
+def test_get_config_map_and_404_is_none(api, kube):
+    obj = {"kind": "ConfigMap", "metadata": {"name": "urumi-events", "resourceVersion": "41"}, "data": {"k": "v"}}
+    api.on("GET", f"{CM_PATH}/urumi-events", Reply(body=obj), Reply(404, status(404, "not found", "NotFound")))
+    assert kube.get_config_map("store-shop", "urumi-events") == obj
+    assert kube.get_config_map("store-shop", "urumi-events") is None
+
+
+def test_create_config_map_posts_it_and_an_existing_one_is_a_conflict(api, kube):
+    api.on("POST", CM_PATH, lambda req: Reply(201, req.json),
+           Reply(409, status(409, 'configmaps "urumi-events" already exists', "AlreadyExists")))
+    kube.create_config_map("store-shop", "urumi-events", {"events.json": "[]"}, {"app": "urumi"})
+    assert api.sent("POST")[0].json == {"apiVersion": "v1", "kind": "ConfigMap",
+                                        "metadata": {"name": "urumi-events", "labels": {"app": "urumi"}},
+                                        "data": {"events.json": "[]"}}
+    with pytest.raises(ConflictError, match="already exists"):
+        kube.create_config_map("store-shop", "urumi-events", {}, {})
+
+
+def test_replace_config_map_sends_the_resource_version_and_a_stale_one_is_a_conflict(api, kube):
+    modified = 'Operation cannot be fulfilled on configmaps "urumi-events": the object has been modified'
+    api.on("PUT", f"{CM_PATH}/urumi-events", lambda req: Reply(200, req.json), Reply(409, status(409, modified)),
+           Reply(404, status(404, "not found")))
+    kube.replace_config_map("store-shop", "urumi-events", {"events.json": "[1]"}, {"a": "b"}, "41")
+    assert api.sent("PUT")[0].json["metadata"] == {"name": "urumi-events", "labels": {"a": "b"}, "resourceVersion": "41"}
+    with pytest.raises(ConflictError, match="has been modified"):
+        kube.replace_config_map("store-shop", "urumi-events", {}, {}, "41")
+    with pytest.raises(NotFoundError):
+        kube.replace_config_map("store-shop", "urumi-events", {}, {}, "41")

@@ -108,6 +108,26 @@ class KubeClient(ApiTransport):
             return None
         return {k: base64.b64decode(v).decode("utf-8", "replace") for k, v in (secret.get("data") or {}).items()}
 
+    # -- config maps (urumi's event log of a store) ----------------------------------------------
+    def get_config_map(self, namespace: str, name: str) -> dict | None:
+        try:
+            return self._json("GET", f"/api/v1/namespaces/{_q(namespace)}/configmaps/{_q(name)}")
+        except NotFoundError:
+            return None
+
+    def create_config_map(self, namespace: str, name: str, data: dict[str, str], labels: dict[str, str]) -> dict:
+        """Raises ConflictError if it exists (another writer was first)."""
+        body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "labels": labels}, "data": data}
+        return self._json("POST", f"/api/v1/namespaces/{_q(namespace)}/configmaps", body=body)
+
+    def replace_config_map(self, namespace: str, name: str, data: dict[str, str], labels: dict[str, str],
+                           resource_version: str) -> dict:
+        """Replace it only if it is still at resource_version (optimistic concurrency): ConflictError
+        when another writer changed it since it was read, NotFoundError when it was deleted."""
+        body = {"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": name, "labels": labels, "resourceVersion": resource_version}, "data": data}
+        return self._json("PUT", f"/api/v1/namespaces/{_q(namespace)}/configmaps/{_q(name)}", body=body)
+
     # -- listing and watching ------------------------------------------------------------------
     def _path(self, resource: str, namespace: str) -> str:
         if resource == "namespaces":
