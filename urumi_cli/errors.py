@@ -13,6 +13,7 @@ EXIT_USAGE = 2
 EXIT_ENVIRONMENT = 3
 EXIT_NOT_FOUND = 4
 EXIT_TIMEOUT = 5
+EXIT_ROLLED_BACK = 6  # `store upgrade` failed and urumi rolled it back: the store serves its previous revision
 EXIT_INTERRUPTED = 130
 
 
@@ -68,6 +69,12 @@ class Conflict(UrumiError):
 
 class OperationFailed(UrumiError):
     pass
+
+
+class RolledBack(OperationFailed):
+    """An upgrade failed and the automatic rollback succeeded: the store works, the change did not."""
+
+    exit_code = EXIT_ROLLED_BACK
 
 
 class TimedOut(UrumiError):

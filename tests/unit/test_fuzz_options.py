@@ -51,7 +51,8 @@ from urumi_cli.cli.app import build_app, run
 pytestmark = pytest.mark.timeout(120)
 
 DOCUMENTED_EXIT_CODES = {errors.EXIT_OK, errors.EXIT_FAILED, errors.EXIT_USAGE, errors.EXIT_ENVIRONMENT,
-                         errors.EXIT_NOT_FOUND, errors.EXIT_TIMEOUT, errors.EXIT_INTERRUPTED}
+                         errors.EXIT_NOT_FOUND, errors.EXIT_TIMEOUT, errors.EXIT_ROLLED_BACK,
+                         errors.EXIT_INTERRUPTED}
 
 SEEDED_STORE = "existing"
 
@@ -71,6 +72,9 @@ BASE: dict[tuple[str, ...], dict[str, object]] = {
     ("store", "delete"): {"name": SEEDED_STORE, "yes": True, "timeout": "5s"},
     ("store", "sync"): {},
     ("store", "test"): {"name": SEEDED_STORE, "timeout": "5s"},
+    ("store", "history"): {"name": SEEDED_STORE},
+    ("store", "rollback"): {"name": SEEDED_STORE, "timeout": "5s"},
+    ("store", "upgrade"): {"name": SEEDED_STORE, "timeout": "5s"},
     ("doctor",): {},
 }
 # Servers that run until stopped: fuzzing a valid value would start one and block the suite.

@@ -22,6 +22,8 @@ ANNOTATION_CREATED = "urumi.dev/created-at"
 SECRET_NAME = "store-credentials"
 # The values files a user passed with -f, kept so a retry without -f applies them again.
 USER_VALUES_SECRET = "urumi-user-values"
+# urumi's own event log of a store (created, upgraded, rolled back, failed...): actions/events.py.
+EVENTS_CONFIGMAP = "urumi-events"
 STORE_SELECTOR = f"{MANAGED_BY}=urumi,{LABEL_NAME}"
 # Every pod of both charts meets `restricted` (charts/README.md): enforce it, so a values override
 # that asks for more privilege fails at admission (a FailedCreate urumi reports) instead of running.
@@ -44,6 +46,16 @@ def namespace_for(name: str) -> str:
 def store_url(name: str, env: str, domain: str) -> str:
     scheme = "https" if env == "prod" else "http"
     return f"{scheme}://{name}.{domain}/"
+
+
+def domain_of(store_url: str, name: str) -> str:
+    """The --domain a store was created with, read back from its URL (<name>.<domain>)."""
+    from urllib.parse import urlsplit
+
+    from urumi_cli.config import LOCAL_DOMAIN
+
+    host = urlsplit(store_url).hostname or ""
+    return host[len(name) + 1:] if host.startswith(f"{name}.") else LOCAL_DOMAIN
 
 
 def namespace_labels(name: str, store_type: str) -> dict[str, str]:

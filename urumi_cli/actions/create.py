@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from urumi_cli import config
-from urumi_cli.actions import contract, recovery, values
+from urumi_cli.actions import contract, events, recovery, values
 from urumi_cli.actions.contract import LABEL_NAME, MANAGED_BY, SECRET_NAME, USER_VALUES_SECRET, now_iso
 from urumi_cli.actions.diagnostics import diagnose
 from urumi_cli.actions.engines import EngineSpec, engine_for
@@ -234,8 +234,23 @@ def create_store(opts: CreateOptions, *, registry, helm, kube, reporter, locks_d
                 _run_step(run, step)
         if not opts.wait:
             run.update(message="installed; not waiting (--no-wait)")
+        notes = []
+        if opts.wait and run.plan != CONFIRM:
+            notes = [n for n in [_record_outcome(run, events.CREATED, events.OK)] if n]
         store = run.store or run.record
-        return CreateResult(store, created=run.plan != CONFIRM, ready_observed_at=run.ready_observed_at)
+        return CreateResult(store, created=run.plan != CONFIRM, ready_observed_at=run.ready_observed_at,
+                            notes=notes)
+
+
+def _record_outcome(run: CreateRun, action: str, result: str, message: str = "") -> str | None:
+    """The store's event log gets the revision and its outcome (helm's history cannot tell a
+    revision that never became ready from one that did). A note, never an error, if that fails."""
+    try:
+        release = run.helm.status(run.name, namespace=run.namespace, target=run.opts.target)
+    except UrumiError:
+        release = None
+    event = events.new_event(action, result=result, revision=release.revision if release else None, message=message)
+    return events.record_quietly(run.kube, run.name, event)
 
 
 def _run_step(run: CreateRun, step: Step) -> None:
@@ -255,6 +270,8 @@ def _run_step(run: CreateRun, step: Step) -> None:
         if step.run is wait_ready and err.details is None:
             err.details = "\n".join(diagnose(run.kube, run.namespace, run.name)) or None
         run.update(status=StoreStatus.FAILED.value, message=err.message[:500])
+        if step.run is not prepare_namespace:  # before the namespace exists there is nowhere to write
+            _record_outcome(run, events.CREATE_FAILED, events.FAILED, err.message)
         raise
 
 

@@ -36,3 +36,70 @@ def saved_user_values(kube, namespace: str, folder: Path) -> list[str]:
         path.write_text(saved[key])
         paths.append(str(path))
     return paths
+
+
+def versions_values(versions: dict[str, str], paths: dict[str, str]) -> dict:
+    """`--set-version wordpress=X` as chart values: {"web": {"image": {"tag": "X"}}}."""
+    values: dict = {}
+    for name, version in versions.items():
+        *parents, leaf = paths[name].split(".")
+        node = values
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[leaf] = version
+    return values
+
+
+def merge_values(base: dict, override: dict) -> dict:
+    """What helm does with several -f files: maps merge key by key, anything else replaces, and a
+    null removes the key."""
+    merged = dict(base)
+    for key, value in override.items():
+        if value is None:
+            merged.pop(key, None)
+        elif isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge_values(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def merged_files(paths: list[str]) -> dict:
+    """The files merged as helm merges them; a UsageError naming the first unreadable one."""
+    import os
+
+    import yaml
+
+    from urumi_cli.errors import shown
+
+    merged: dict = {}
+    for path in paths:
+        if not os.path.isfile(path):  # False, not an exception, for a NUL in the name too
+            raise UsageError(f"values file {shown(path)} does not exist or is not a file", "pass a readable YAML file")
+        try:
+            data = yaml.safe_load(Path(path).read_text()) or {}
+        except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as err:
+            reason = shown(str(err).splitlines()[0] if str(err) else type(err).__name__)
+            raise UsageError(f"cannot read values file {shown(path)}: {reason}", "pass a readable YAML file") from None
+        if not isinstance(data, dict):
+            raise UsageError(f"values file {shown(path)} is not a YAML mapping", "write it as key: value lines")
+        merged = merge_values(merged, data)
+    return merged
+
+
+def _flat(values: dict, prefix: str = "") -> dict[str, object]:
+    flat = {}
+    for key, value in values.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            flat.update(_flat(value, f"{path}."))
+        else:
+            flat[path] = value
+    return flat
+
+
+def values_diff(current: dict, proposed: dict) -> list[dict]:
+    """Changed leaves as {"key": dotted.path, "current": old or None, "proposed": new or None}."""
+    old, new = _flat(current), _flat(proposed)
+    return [{"key": key, "current": old.get(key), "proposed": new.get(key)}
+            for key in sorted(set(old) | set(new)) if old.get(key) != new.get(key)]

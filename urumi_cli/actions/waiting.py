@@ -53,7 +53,9 @@ class Evaluation:
     failure: str | None
 
 
-def evaluate(snap: Snapshot, *, since_epoch: float = 0.0) -> Evaluation:
+def evaluate(snap: Snapshot, *, since_epoch: float = 0.0, ignore_uids: frozenset = frozenset()) -> Evaluation:
+    """ignore_uids: pods and Jobs of an earlier revision (an upgrade or rollback replaces them; a
+    crashing pod of the revision being left must not fail the wait for the one coming)."""
     comps: dict[str, ComponentState] = {}
     failure = None
 
@@ -72,13 +74,16 @@ def evaluate(snap: Snapshot, *, since_epoch: float = 0.0) -> Evaluation:
         ok, detail = statefulset_progress(sts)
         add(component_of(sts), ok, detail)
     for job in snap.items("jobs"):
+        if job["metadata"].get("uid") in ignore_uids:
+            continue
         state = job_state(job)
         add(component_of(job), state.done and not state.failed, state.detail)
         if state.failed:
             comp(component_of(job)).failed = state.detail
             failure = failure or f"{component_of(job)}: {job['metadata']['name']}: {state.detail}"
     for pod in snap.items("pods"):
-        if is_hook(pod):  # `helm test` pods: a failed test is not a failed store
+        # `helm test` pods (a failed test is not a failed store), and the leaving revision's pods
+        if is_hook(pod) or pod["metadata"].get("uid") in ignore_uids:
             continue
         reason = pod_failure(pod)
         if reason:
@@ -109,6 +114,7 @@ def wait_until_ready(
     reporter,
     since_epoch: float,
     clock=time.monotonic,
+    ignore_uids: frozenset = frozenset(),
 ) -> float:
     """Block until every workload of `release` is ready and its setup Job completed.
 
@@ -138,7 +144,7 @@ def wait_until_ready(
                 item = streams.get(timeout=0)
             if len(snap.listed) < len(selectors):
                 continue
-            last = evaluate(snap, since_epoch=since_epoch)
+            last = evaluate(snap, since_epoch=since_epoch, ignore_uids=ignore_uids)
             reporter.components(last.components)
             if last.failure:
                 raise OperationFailed(last.failure, "see `urumi store describe` for events and pod states")

@@ -65,6 +65,7 @@ def create(
                                   locks_dir=d.settings.locks_dir)
     finally:
         _print_notes(d, d.registry.notices)
+    _print_notes(d, result.notes)
     store = result.store.to_json()
     write_store(d.consoles, store, fmt)
     if fmt != "table":
@@ -228,3 +229,95 @@ def test(ctx: typer.Context, name: NameArg, timeout: TimeoutOpt = None, output: 
         write_data(d.consoles, {"name": name, "passed": True, "output": text}, fmt)
     else:
         d.consoles.out.print(text.rstrip(), markup=False, highlight=False)
+
+
+# -- day-2 operations (issue 13): history, rollback, upgrade -------------------------------------
+@app.command("history")
+def history(ctx: typer.Context, name: NameArg, output: OutputOpt = "table", kubeconfig: KubeconfigOpt = None,
+            context: ContextOpt = None) -> None:
+    """The release's revisions (helm) and urumi's events for the store, from the cluster."""
+    from urumi_cli.actions.history import store_history
+    from urumi_cli.ui.output import write_history
+
+    d = ctx.obj
+    fmt = check_format(output)
+    target = resolve_target(kubeconfig, context)
+    name = _name(name)
+    with progress(d, fmt) as reporter:
+        reporter.step("history", f"reading the history of store {name}")
+        data = store_history(name, kube=d.kube(target), helm=d.helm, target=target)
+        reporter.done("history", f"{len(data['revisions'])} revision(s), {len(data['events'])} event(s)")
+    write_history(d.consoles, data, fmt)
+
+
+@app.command("rollback")
+def rollback(
+    ctx: typer.Context,
+    name: NameArg,
+    to: Annotated[Optional[int], typer.Option("--to", min=1, help="revision to go back to (default: the last "
+                                              "one that worked before the current)", show_default=False)] = None,
+    timeout: TimeoutOpt = None,
+    output: OutputOpt = "table",
+    kubeconfig: KubeconfigOpt = None,
+    context: ContextOpt = None,
+) -> None:
+    """Roll the store back to an earlier revision and wait until it is ready again."""
+    from urumi_cli.actions.rollback import RollbackOptions, rollback_store
+
+    d = ctx.obj
+    fmt = check_format(output)
+    opts = RollbackOptions(name=_name(name), target=resolve_target(kubeconfig, context), revision=to,
+                           timeout_s=parse_timeout(timeout, config.DEFAULT_TIMEOUT_S))
+    with progress(d, fmt) as reporter, timeout_hint(opts.timeout_s):
+        result = rollback_store(opts, registry=d.registry, helm=d.helm, kube=d.kube(opts.target),
+                                reporter=reporter, locks_dir=d.settings.locks_dir)
+    data = {"name": result.name, "from_revision": result.from_revision, "to_revision": result.to_revision,
+            "revision": result.revision, "status": result.status}
+    if fmt != "table":
+        write_data(d.consoles, data, fmt)
+    else:
+        d.consoles.note(f"store {result.name} rolled back to revision {result.to_revision} "
+                        f"(now revision {result.revision}) and ready")
+
+
+@app.command("upgrade")
+def upgrade(
+    ctx: typer.Context,
+    name: NameArg,
+    set_version: Annotated[Optional[List[str]], typer.Option(
+        "--set-version", help="COMPONENT=VERSION (repeatable): woocommerce, storefront, wordpress, mariadb; "
+                              "medusa, node, postgres, redis", show_default=False)] = None,
+    values: Annotated[Optional[List[str]], typer.Option("--values", "-f", help="extra chart values file "
+                                                        "(repeatable; kept for later upgrades)",
+                                                        show_default=False)] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="show the values that would change; change nothing")] = False,
+    timeout: TimeoutOpt = None,
+    output: OutputOpt = "table",
+    kubeconfig: KubeconfigOpt = None,
+    context: ContextOpt = None,
+) -> None:
+    """Upgrade a store (versions, values); on failure it is rolled back to the last good revision."""
+    from urumi_cli.actions.upgrade import UpgradeOptions, upgrade_store
+    from urumi_cli.errors import RolledBack
+    from urumi_cli.ui.output import write_changes
+    from urumi_cli.validation import parse_set_versions
+
+    d = ctx.obj
+    fmt = check_format(output)
+    opts = UpgradeOptions(name=_name(name), target=resolve_target(kubeconfig, context),
+                          versions=parse_set_versions(set_version or []), values_files=tuple(values or ()),
+                          dry_run=dry_run, timeout_s=parse_timeout(timeout, config.DEFAULT_TIMEOUT_S))
+    try:
+        with progress(d, fmt) as reporter, timeout_hint(opts.timeout_s):
+            result = upgrade_store(opts, registry=d.registry, helm=d.helm, kube=d.kube(opts.target),
+                                   reporter=reporter, locks_dir=d.settings.locks_dir)
+    except RolledBack as err:
+        if fmt != "table":  # scripts get the outcome on stdout, the error line on stderr
+            write_data(d.consoles, err.result.to_json(), fmt)
+        raise
+    if fmt != "table":
+        write_data(d.consoles, result.to_json(), fmt)
+    elif result.dry_run:
+        write_changes(d.consoles, result.changes)
+    else:
+        d.consoles.note(f"store {result.name} upgraded to revision {result.revision} and ready")

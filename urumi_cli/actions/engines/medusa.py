@@ -9,4 +9,6 @@ def credentials(name: str, domain: str) -> dict[str, str]:
 
 
 ENGINE = EngineSpec(name="medusa", description="Medusa server + PostgreSQL + Redis", credentials=credentials,
-                    admin_path="app", components=("database", "cache", "web", "setup"))
+                    admin_path="app", components=("database", "cache", "web", "setup"),
+                    versions={"medusa": "setup.medusaVersion", "node": "web.image.tag",
+                              "postgres": "database.image.tag", "redis": "cache.image.tag"})

@@ -14,4 +14,6 @@ def credentials(name: str, domain: str) -> dict[str, str]:
 
 
 ENGINE = EngineSpec(name="woocommerce", description="WordPress + WooCommerce + MariaDB", credentials=credentials,
-                    admin_path="wp-admin/", components=("database", "web", "setup"), rank=0)
+                    admin_path="wp-admin/", components=("database", "web", "setup"), rank=0,
+                    versions={"woocommerce": "setup.woocommerceVersion", "storefront": "setup.storefrontVersion",
+                              "wordpress": "web.image.tag", "mariadb": "database.image.tag"})
