@@ -202,14 +202,14 @@ def test_unclassified_error_carries_the_command_and_last_error_line():
     assert "context deadline exceeded" in explained.message
 
 
-# `helm history shop -o json` of a store upgraded once and rolled back (helm v3.21, recorded).
+# `helm history m1 -o json` of a store whose upgrade urumi rolled back (helm v3 of testbin, recorded).
 HISTORY_JSON = (
-    '[{"revision":1,"updated":"2026-12-02T01:20:11.18235146Z","status":"superseded","chart":"woocommerce-0.1.0",'
+    '[{"revision":1,"updated":"2026-12-02T01:18:30.671668628Z","status":"superseded","chart":"woocommerce-0.1.0",'
     '"app_version":"11.0.1","description":"Install complete"},'
-    '{"revision":2,"updated":"2026-12-02T01:21:40.93344011Z","status":"superseded","chart":"woocommerce-0.1.0",'
+    '{"revision":2,"updated":"2026-12-02T01:18:34.577946895Z","status":"superseded","chart":"woocommerce-0.1.0",'
     '"app_version":"11.0.1","description":"Upgrade complete"},'
-    '{"revision":3,"updated":"2026-12-02T01:21:52.06621312Z","status":"deployed","chart":"woocommerce-0.1.0",'
-    '"app_version":"11.0.1","description":"Rollback to 1"}]\n')
+    '{"revision":3,"updated":"2026-12-02T01:18:37.42505716Z","status":"deployed","chart":"woocommerce-0.1.0",'
+    '"app_version":"11.0.1","description":"Rollback to 1"}]')
 
 
 def test_history_reads_every_field_of_each_revision(runner, helm3):
@@ -219,7 +219,7 @@ def test_history_reads_every_field_of_each_revision(runner, helm3):
     assert [(r.revision, r.status, r.description) for r in revisions] == [
         (1, "superseded", "Install complete"), (2, "superseded", "Upgrade complete"), (3, "deployed", "Rollback to 1")]
     assert revisions[0].chart == "woocommerce-0.1.0" and revisions[0].app_version == "11.0.1"
-    assert revisions[2].updated == "2026-12-02T01:21:52.06621312Z"
+    assert revisions[2].updated == "2026-12-02T01:18:37.42505716Z"
 
 
 def test_history_of_an_unknown_release_is_empty(runner, helm3):

@@ -1,0 +1,127 @@
+"""Day-2 operations through the real CLI, real helm and the real control plane: upgrade (and its
+automatic rollback when the new version cannot start), rollback, history and the event log."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from support import Urumi, helm_release_revision, one_error_line, write_values
+
+ORIGINAL_WEB_TAG = "7.0.4-php8.3-apache"  # charts/woocommerce/values.yaml
+
+
+@pytest.fixture
+def urumi(control_plane, tmp_path) -> Urumi:
+    return Urumi(control_plane, tmp_path / "home")
+
+
+def helm_json(cp, *args: str):
+    result = subprocess.run([str(cp.testbin / "helm"), *args, "-o", "json", "--kubeconfig", str(cp.kubeconfig),
+                             "--kube-context", cp.context], capture_output=True, text=True, env=cp.env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def web_image(cp, name: str) -> str:
+    dep = cp.get_json("deployment", "-n", f"store-{name}", "-l", "app.kubernetes.io/component=web")["items"][0]
+    return dep["spec"]["template"]["spec"]["containers"][0]["image"]
+
+
+def events_of(cp, name: str) -> list[dict]:
+    cm = cp.get_json("configmap", "urumi-events", "-n", f"store-{name}")
+    return json.loads(cm["data"]["events.json"])
+
+
+def test_upgrade_then_rollback_with_history(urumi, control_plane, tmp_path):
+    cp = control_plane
+    assert urumi.create("up1", "woocommerce", "--timeout", "120s").returncode == 0
+
+    # --dry-run: the diff, and nothing changes
+    dry = urumi.run("store", "upgrade", "up1", "--set-version", "woocommerce=11.0.2", "--dry-run", "-o", "json")
+    assert dry.returncode == 0, dry.stderr
+    assert json.loads(dry.stdout)["changes"] == [
+        {"key": "setup.woocommerceVersion", "current": None, "proposed": "11.0.2"}]
+    assert helm_release_revision(cp, "up1") == 1
+
+    currency = write_values(tmp_path, "eur.yaml", "setup:\n  currency: EUR\n")
+    upgraded = urumi.run("store", "upgrade", "up1", "--set-version", "woocommerce=11.0.2", "-f", currency,
+                         "--timeout", "120s", "-o", "json")
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert json.loads(upgraded.stdout)["revision"] == 2
+    supplied = helm_json(cp, "get", "values", "up1", "-n", "store-up1")
+    assert supplied["setup"]["woocommerceVersion"] == "11.0.2" and supplied["setup"]["currency"] == "EUR"
+    assert supplied["store"]["name"] == "up1"  # urumi's generated values are still given
+
+    # a later upgrade without -f keeps what the last one set (the kept values)
+    again = urumi.run("store", "upgrade", "up1", "--set-version", "storefront=4.6.3", "--timeout", "120s")
+    assert again.returncode == 0, again.stderr
+    supplied = helm_json(cp, "get", "values", "up1", "-n", "store-up1")
+    assert supplied["setup"]["woocommerceVersion"] == "11.0.2" and supplied["setup"]["storefrontVersion"] == "4.6.3"
+
+    rolled = urumi.run("store", "rollback", "up1", "--to", "1", "--timeout", "120s", "-o", "json")
+    assert rolled.returncode == 0, rolled.stderr
+    assert json.loads(rolled.stdout) == {"name": "up1", "from_revision": 3, "to_revision": 1, "revision": 4,
+                                         "status": "ready"}
+    assert "woocommerceVersion" not in helm_json(cp, "get", "values", "up1", "-n", "store-up1").get("setup", {})
+
+    history = urumi.json("store", "history", "up1")
+    assert [(r["revision"], r["status"]) for r in history["revisions"]] == [
+        (1, "superseded"), (2, "superseded"), (3, "superseded"), (4, "deployed")]
+    assert history["revisions"][3]["description"] == "Rollback to 1"
+    assert history["revisions"][0]["chart"] == "woocommerce-0.1.0" and history["revisions"][0]["app_version"]
+    assert [(e["action"], e["result"], e["revision"]) for e in history["events"]] == [
+        ("created", "ok", 1), ("upgraded", "ok", 2), ("upgraded", "ok", 3), ("rolled-back", "ok", 4)]
+    assert history["events"] == events_of(cp, "up1")  # the cluster is where it lives
+    table = urumi.run("store", "history", "up1")
+    assert table.returncode == 0 and "Rollback to 1" in table.stdout and "rolled-back" in table.stdout
+    assert urumi.run("store", "delete", "up1", "--yes").returncode == 0
+
+
+def test_an_upgrade_that_cannot_start_is_rolled_back_and_the_store_serves(urumi, control_plane):
+    cp = control_plane
+    assert urumi.create("up2", "woocommerce", "--timeout", "120s").returncode == 0
+    broken = urumi.run("store", "upgrade", "up2", "--set-version", f"wordpress={ORIGINAL_WEB_TAG}-kwok-fail",
+                       "--timeout", "120s", "-o", "json")
+    assert broken.returncode == 6, broken.stderr
+    line = one_error_line(broken.stderr)
+    assert "CrashLoopBackOff" in line and "rolled back automatically to revision 1" in line
+    outcome = json.loads(broken.stdout)
+    assert (outcome["upgraded"], outcome["rolled_back_to"], outcome["revision"]) == (False, 1, 3)
+
+    assert web_image(cp, "up2") == f"wordpress:{ORIGINAL_WEB_TAG}"  # serving the old version again
+    assert urumi.json("store", "get", "up2")["status"] == "ready"
+    logged = [(e["action"], e["result"], e["revision"]) for e in events_of(cp, "up2")]
+    assert logged == [("created", "ok", 1), ("upgrade-failed", "failed", 2), ("rolled-back", "ok", 3)]
+    assert "CrashLoopBackOff" in events_of(cp, "up2")[1]["message"]
+
+    # the failed version is not kept: the next plain upgrade applies revision 1's values again
+    plain = urumi.run("store", "upgrade", "up2", "--timeout", "120s")
+    assert plain.returncode == 0, plain.stderr
+    assert web_image(cp, "up2") == f"wordpress:{ORIGINAL_WEB_TAG}"
+
+    # and a default rollback skips revision 2, which helm calls superseded but never worked
+    rolled = urumi.json("store", "rollback", "up2", "--timeout", "120s")
+    assert rolled["to_revision"] == 3
+    assert urumi.run("store", "delete", "up2", "--yes").returncode == 0
+
+
+def test_a_version_the_chart_refuses_changes_nothing(urumi, control_plane):
+    cp = control_plane
+    assert urumi.create("up3", "woocommerce", "--timeout", "120s").returncode == 0
+    refused = urumi.run("store", "upgrade", "up3", "--set-version", "woocommerce=latest")
+    assert refused.returncode == 2, refused.stderr
+    assert "woocommerceVersion" in one_error_line(refused.stderr)
+    assert helm_release_revision(cp, "up3") == 1
+    assert [e["action"] for e in events_of(cp, "up3")] == ["created"]
+    assert urumi.json("store", "get", "up3")["status"] == "ready"
+    assert urumi.run("store", "delete", "up3", "--yes").returncode == 0
+
+
+def test_day2_commands_on_a_missing_store_are_exit_4(urumi):
+    for args in (("history", "ghost"), ("rollback", "ghost"), ("upgrade", "ghost")):
+        result = urumi.run("store", *args, "-o", "json")
+        assert result.returncode == 4, (args, result.stderr)
+        assert "store ghost not found" in one_error_line(result.stderr)
