@@ -111,3 +111,11 @@ def parse_set_versions(values: list[str]) -> tuple[tuple[str, str], ...]:
             raise UsageError(f"--set-version {component} given twice", "pass each component once")
         pairs[component] = version
     return tuple(pairs.items())
+
+
+def validate_component(value: str | None) -> str | None:
+    from urumi_cli.models import COMPONENT_ORDER
+
+    if value is None or value in COMPONENT_ORDER:
+        return value
+    raise UsageError(f"unknown component {value!r}", f"choose one of: {', '.join(COMPONENT_ORDER)}")

@@ -243,6 +243,11 @@ class FakeKube:
         self.stuck: dict | None = None  # namespace object wait_namespace_gone reports as still there
         self.logs: dict[tuple[str, str, str], str] = {}  # (namespace, pod, container) -> what it printed
         self.config_maps: dict[tuple[str, str], dict] = {}  # (namespace, name) -> the object
+        # Following logs: a container's current run (new_container_run starts the next), and the
+        # containers that stopped (the API server then ends a follow stream).
+        self.log_runs: dict[tuple[str, str, str], int] = {}
+        self.logs_ended: set[tuple[str, str, str]] = set()
+        self._log_lock = threading.Lock()
         self._rv = 100
         self.closed = threading.Event()
 
@@ -331,6 +336,37 @@ class FakeKube:
         self._record("read_log", namespace, pod, container, previous)
         lines = self.logs.get((namespace, pod, container), "").splitlines()
         return "\n".join(lines[-tail_lines:])
+
+    def new_container_run(self, namespace, pod, container, text) -> None:
+        """The container restarted: its log is now the new run's (a follow of the old run ends)."""
+        key = (namespace, pod, container)
+        with self._log_lock:
+            self.log_runs[key] = self.log_runs.get(key, 0) + 1
+            self.logs[key] = text
+            self.logs_ended.discard(key)
+
+    def stream_log(self, namespace, pod, *, container, follow=False, since_seconds=None, tail_lines=None):
+        self._record("stream_log", namespace, pod, container, follow, since_seconds, tail_lines)
+        if not any(p["metadata"]["name"] == pod for p in self.objects.get(namespace, {}).get("pods", [])):
+            raise NotFoundError(f'pods "{pod}" not found')
+        key = (namespace, pod, container)
+        with self._log_lock:
+            run, lines = self.log_runs.get(key, 0), self.logs.get(key, "").splitlines()
+        sent = len(lines)
+        if tail_lines is not None:
+            lines = lines[-tail_lines:] if tail_lines else []
+        yield from lines
+        while follow and not self.closed.is_set():
+            with self._log_lock:
+                if self.log_runs.get(key, 0) != run:
+                    return  # that run's container is gone
+                ended = key in self.logs_ended
+                current = self.logs.get(key, "").splitlines()
+            yield from current[sent:]
+            sent = len(current)
+            if ended:
+                return
+            self.closed.wait(0.01)
 
     def delete_pod(self, namespace, name):
         self._record("delete_pod", namespace, name)

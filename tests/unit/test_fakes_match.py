@@ -41,7 +41,7 @@ def called(receiver: str, roots) -> set[str]:
 WATCH_LOOP = [SOURCE / "adapters" / "watching.py"]  # FakeKube is also the watch loop's ResourceSource
 SEAMS = {
     "FakeKube": (FakeKube, [KubeClient], called("kube", ACTIONS) | called("source", WATCH_LOOP),
-                 {"add_namespace", "called"}),
+                 {"add_namespace", "called", "new_container_run"}),
     "FakeHelm": (FakeHelm, [Helm], called("helm", ACTIONS), {"names", "called"}),
     "FakeRunner": (FakeRunner, [CommandRunner, SubprocessRunner], called("runner", [SOURCE / "adapters"]),
                    {"on", "argvs"}),

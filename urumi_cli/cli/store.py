@@ -321,3 +321,40 @@ def upgrade(
         write_changes(d.consoles, result.changes)
     else:
         d.consoles.note(f"store {result.name} upgraded to revision {result.revision} and ready")
+
+
+# -- day-2 operations (issue 13): logs, open ----------------------------------------------------
+@app.command("logs")
+def logs(
+    ctx: typer.Context,
+    name: NameArg,
+    component: Annotated[Optional[str], typer.Option("--component", "-c", help="database, cache, web or setup "
+                                                     "(default: all)", show_default=False)] = None,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="keep following, across restarts and new pods "
+                                         "(Ctrl-C stops)")] = False,
+    since: Annotated[Optional[str], typer.Option("--since", help="only lines newer than this, e.g. 10m",
+                                                 show_default=False)] = None,
+    tail: Annotated[Optional[int], typer.Option("--tail", min=0, help="only the last N lines of each container",
+                                                show_default=False)] = None,
+    output: Annotated[str, typer.Option("--output", "-o", help="text, or json (one object per line)")] = "text",
+    kubeconfig: KubeconfigOpt = None,
+    context: ContextOpt = None,
+) -> None:
+    """The logs of a store's pods, by component."""
+    from urumi_cli.actions.logs import LogOptions, store_logs
+    from urumi_cli.ui.output import write_log_lines
+    from urumi_cli.validation import parse_duration, validate_component
+
+    d = ctx.obj
+    if output not in ("text", "table", "json"):
+        raise UsageError(f"unknown output format {output!r} for logs", "choose one of: text, json")
+    opts = LogOptions(name=_name(name), target=resolve_target(kubeconfig, context),
+                      component=validate_component(component), follow=follow,
+                      since_s=parse_duration(since) if since else None, tail=tail)
+    lines = store_logs(opts, kube=d.kube(opts.target))
+    try:
+        write_log_lines(d.consoles, lines, "json" if output == "json" else "text", prefix=True)
+    except KeyboardInterrupt:
+        if not follow:
+            raise
+        # Ctrl-C is how a follow ends: not a failure

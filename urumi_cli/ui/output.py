@@ -152,3 +152,15 @@ def write_changes(consoles, changes: list[dict]) -> None:
     write_table(consoles, ("VALUE", "DEPLOYED", "PROPOSED"),
                 [[c["key"], shown(c["current"]), shown(c["proposed"])] for c in changes],
                 empty="No values would change.")
+
+
+def write_log_lines(consoles, lines, fmt: str, *, prefix: bool) -> None:
+    """Log lines as they come: `[pod/container] text` (the text is data, never markup), or one JSON
+    object per line for -o json."""
+    out = consoles.out.file
+    for line in lines:
+        if fmt == "json":
+            out.write(json.dumps(line.to_json()) + "\n")
+        else:
+            out.write((f"[{line.pod}/{line.container}] " if prefix else "") + line.text + "\n")
+        out.flush()
