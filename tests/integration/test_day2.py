@@ -125,3 +125,31 @@ def test_day2_commands_on_a_missing_store_are_exit_4(urumi):
         result = urumi.run("store", *args, "-o", "json")
         assert result.returncode == 4, (args, result.stderr)
         assert "store ghost not found" in one_error_line(result.stderr)
+
+
+def test_logs_pick_the_component_pods_and_follow_until_ctrl_c(urumi, control_plane):
+    """KWOK runs no container, so the API answers 400 "no logs found" for each: that still shows
+    which pods and containers urumi asked the real API server for, and that -f keeps watching."""
+    import signal
+
+    assert urumi.create("lg1", "woocommerce", "--timeout", "120s").returncode == 0
+    every = urumi.run("store", "logs", "lg1")
+    assert every.returncode == 1, every.stderr
+    warned = [line for line in every.stderr.splitlines() if line.startswith("warning: no log of ")]
+    containers = {line.split()[4].rstrip(":").split("/")[1] for line in warned}
+    assert containers == {"mariadb", "wordpress", "wordpress-core", "setup"}, every.stderr
+    assert all("no logs found" in line for line in warned)
+    assert one_error_line(every.stderr).startswith("error: could not read any log of store lg1")
+
+    web = urumi.run("store", "logs", "lg1", "-c", "web")
+    assert {line.split()[4].split("/")[0] for line in web.stderr.splitlines() if line.startswith("warning:")} == {
+        p["metadata"]["name"] for p in control_plane.get_json(
+            "pods", "-n", "store-lg1", "-l", "app.kubernetes.io/component=web")["items"]}
+    assert urumi.run("store", "logs", "lg1", "-c", "cache").returncode == 4
+
+    follow = urumi.popen("store", "logs", "lg1", "-c", "database", "-f")
+    first = follow.stderr.readline()  # the watch listed the pod and tried its container
+    assert first.startswith("warning: no log of lg1-mariadb-0/mariadb"), first
+    follow.send_signal(signal.SIGINT)
+    assert follow.wait(timeout=30) == 0
+    assert urumi.run("store", "delete", "lg1", "--yes").returncode == 0

@@ -247,6 +247,7 @@ class FakeKube:
         # containers that stopped (the API server then ends a follow stream).
         self.log_runs: dict[tuple[str, str, str], int] = {}
         self.logs_ended: set[tuple[str, str, str]] = set()
+        self.log_errors: dict[tuple[str, str, str], Exception] = {}  # what the API answers instead of a log
         self._log_lock = threading.Lock()
         self._rv = 100
         self.closed = threading.Event()
@@ -350,6 +351,8 @@ class FakeKube:
         if not any(p["metadata"]["name"] == pod for p in self.objects.get(namespace, {}).get("pods", [])):
             raise NotFoundError(f'pods "{pod}" not found')
         key = (namespace, pod, container)
+        if key in self.log_errors:
+            raise self.log_errors[key]
         with self._log_lock:
             run, lines = self.log_runs.get(key, 0), self.logs.get(key, "").splitlines()
         sent = len(lines)

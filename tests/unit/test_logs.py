@@ -186,3 +186,31 @@ def test_cli_bad_input_is_one_line_exit_2(cli, args, words):
 def test_cli_no_pods_is_exit_4(cli):
     result = cli("store", "logs", "shop", "-c", "cache")
     assert result.exit_code == 4 and "no pods of component cache" in result.stderr
+
+
+def test_cli_a_container_the_api_refuses_is_noted_and_the_others_shown(cli, kube):
+    from urumi_cli.errors import OperationFailed
+
+    refused = OperationFailed('the Kubernetes API rejected the request: 400 no logs found for container "mariadb"')
+    kube.log_errors[(NS, "shop-mariadb-0", "mariadb")] = refused
+    result = cli("store", "logs", "shop")
+    assert result.exit_code == 0, result.output
+    assert "[shop-web-1/wordpress] GET / 200" in result.stdout
+    assert "no log of shop-mariadb-0/mariadb: the Kubernetes API rejected the request: 400" in result.stderr
+    only = cli("store", "logs", "shop", "-c", "database")  # nothing could be read at all: a failure
+    assert only.exit_code == 1
+    assert "no log of shop-mariadb-0/mariadb" in only.stderr
+    assert only.stderr.splitlines()[-1].startswith("error: could not read any log of store shop (1 container(s))")
+
+
+def test_follow_reports_a_container_the_api_refuses_and_keeps_following(kube):
+    from urumi_cli.errors import OperationFailed
+
+    kube.log_errors[(NS, "shop-web-1", "wordpress-core")] = OperationFailed("400 no logs found")
+    kube.logs[(NS, "shop-web-1", "wordpress")] = "STOP"
+    got = []
+    for line in store_logs(LogOptions(name="shop", target=TARGET, component="web", follow=True), kube=kube):
+        got.append((line.container, line.text, line.unreadable))
+        if len(got) == 2:
+            break
+    assert sorted(got) == [("wordpress", "STOP", False), ("wordpress-core", "400 no logs found", True)]

@@ -15,7 +15,7 @@ from typing import Iterator
 
 from urumi_cli.actions import contract
 from urumi_cli.adapters.watching import ResourceStreams, StreamItem
-from urumi_cli.errors import ClusterUnreachable, NotFound, UrumiError
+from urumi_cli.errors import ClusterUnreachable, Forbidden, NotFound, UrumiError
 from urumi_cli.models import COMPONENT_ORDER, Target
 from urumi_cli.readiness import COMPONENT_LABEL, INSTANCE_LABEL, component_of
 
@@ -36,6 +36,9 @@ class LogLine:
     container: str
     component: str
     text: str
+    # True: `text` says why this container's log cannot be read (the API refused it, e.g. a
+    # container that has not started after all); the other containers are still read.
+    unreadable: bool = False
 
     def to_json(self) -> dict:
         return {"pod": self.pod, "container": self.container, "component": self.component, "line": self.text}
@@ -82,9 +85,14 @@ def _read_all(opts: LogOptions, kube, namespace: str, pods: list[dict]) -> Itera
     for pod in pods:
         name, comp = pod["metadata"]["name"], component_of(pod)
         for container, _ in started_containers(pod):
-            for text in kube.stream_log(namespace, name, container=container, since_seconds=_seconds(opts.since_s),
-                                        tail_lines=opts.tail):
-                yield LogLine(name, container, comp, text)
+            try:
+                for text in kube.stream_log(namespace, name, container=container,
+                                            since_seconds=_seconds(opts.since_s), tail_lines=opts.tail):
+                    yield LogLine(name, container, comp, text)
+            except (ClusterUnreachable, Forbidden):
+                raise  # nothing else will work either
+            except UrumiError as err:
+                yield LogLine(name, container, comp, err.message, unreadable=True)
 
 
 def _seconds(since_s: float | None) -> int | None:
@@ -138,5 +146,7 @@ def _follow_one(kube, namespace: str, pod: dict, container: str, out: "queue.Que
             if stop.is_set():
                 return
             out.put(StreamItem(LOG, "LINE", LogLine(name, container, comp, text)))
-    except UrumiError:
-        return  # the pod went away, or the container has not started after all: the watch says what next
+    except (ClusterUnreachable, Forbidden, NotFound):
+        return  # the pod went away (or the API did): the pod watch says what comes next
+    except UrumiError as err:
+        out.put(StreamItem(LOG, "LINE", LogLine(name, container, comp, err.message, unreadable=True)))

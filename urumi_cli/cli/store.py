@@ -342,6 +342,7 @@ def logs(
 ) -> None:
     """The logs of a store's pods, by component."""
     from urumi_cli.actions.logs import LogOptions, store_logs
+    from urumi_cli.errors import OperationFailed
     from urumi_cli.ui.output import write_log_lines
     from urumi_cli.validation import parse_duration, validate_component
 
@@ -353,8 +354,11 @@ def logs(
                       since_s=parse_duration(since) if since else None, tail=tail)
     lines = store_logs(opts, kube=d.kube(opts.target))
     try:
-        write_log_lines(d.consoles, lines, "json" if output == "json" else "text", prefix=True)
+        shown, unreadable = write_log_lines(d.consoles, lines, "json" if output == "json" else "text", prefix=True)
     except KeyboardInterrupt:
         if not follow:
             raise
-        # Ctrl-C is how a follow ends: not a failure
+        return  # Ctrl-C is how a follow ends: not a failure
+    if unreadable and not shown:
+        raise OperationFailed(f"could not read any log of store {opts.name} ({len(unreadable)} container(s))",
+                              "see the pods with `urumi store describe`")

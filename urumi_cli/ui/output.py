@@ -154,13 +154,21 @@ def write_changes(consoles, changes: list[dict]) -> None:
                 empty="No values would change.")
 
 
-def write_log_lines(consoles, lines, fmt: str, *, prefix: bool) -> None:
+def write_log_lines(consoles, lines, fmt: str, *, prefix: bool) -> tuple[int, list]:
     """Log lines as they come: `[pod/container] text` (the text is data, never markup), or one JSON
-    object per line for -o json."""
+    object per line for -o json; a container whose log cannot be read is a warning on stderr.
+    (lines written, the unreadable ones)."""
     out = consoles.out.file
+    count, unreadable = 0, []
     for line in lines:
+        if line.unreadable:
+            unreadable.append(line)
+            consoles.warn(f"no log of {line.pod}/{line.container}: {line.text}")
+            continue
+        count += 1
         if fmt == "json":
             out.write(json.dumps(line.to_json()) + "\n")
         else:
             out.write((f"[{line.pod}/{line.container}] " if prefix else "") + line.text + "\n")
         out.flush()
+    return count, unreadable
