@@ -153,3 +153,12 @@ def test_logs_pick_the_component_pods_and_follow_until_ctrl_c(urumi, control_pla
     follow.send_signal(signal.SIGINT)
     assert follow.wait(timeout=30) == 0
     assert urumi.run("store", "delete", "lg1", "--yes").returncode == 0
+
+
+def test_open_prints_the_store_and_admin_urls_off_a_terminal(urumi):
+    assert urumi.create("op1", "medusa", "--timeout", "120s").returncode == 0
+    store = urumi.run("store", "open", "op1")
+    assert store.returncode == 0 and store.stdout == "http://op1.localhost/\n", store.stderr
+    assert urumi.json("store", "open", "op1", "--admin") == {"name": "op1", "url": "http://op1.localhost/app",
+                                                              "admin": True}
+    assert urumi.run("store", "delete", "op1", "--yes").returncode == 0

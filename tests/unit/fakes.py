@@ -539,6 +539,21 @@ def _helm_merge(base: dict, override: dict) -> dict:
     return out
 
 
+# -- the browser ---------------------------------------------------------------------------------
+class FakeBrowser:
+    """Implements adapters.browser.Browser: records the URLs; `available` is whether this
+    "machine" has a browser (the real one returns False when webbrowser finds none)."""
+
+    def __init__(self, available: bool = True):
+        self.available = available
+        self.opened: list[str] = []
+
+    def open(self, url):
+        if self.available:
+            self.opened.append(url)
+        return self.available
+
+
 # -- streams for Rich that follow sys.stdout/sys.stderr at write time (CliRunner swaps them) ----
 class FollowStream(io.TextIOBase):
     def __init__(self, name: str):

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 import urumi_cli
-from fakes import FakeHelm, FakeKube, FakeRunner, RecordingReporter, ScriptedSource
+from fakes import FakeBrowser, FakeHelm, FakeKube, FakeRunner, RecordingReporter, ScriptedSource
+from urumi_cli.adapters.browser import Browser
 from urumi_cli.adapters.helm import Helm
 from urumi_cli.adapters.kube import KubeClient
 from urumi_cli.adapters.runner import CommandRunner, SubprocessRunner
@@ -49,6 +50,7 @@ SEAMS = {
                           called("reporter", ACTIONS), set()),
     "ScriptedSource": (ScriptedSource, [ResourceSource], called("source", WATCH_LOOP),
                        {"script_list", "push", "lists_of"}),
+    "FakeBrowser": (FakeBrowser, [Browser], called("browser", [SOURCE / "cli"]), set()),
 }
 
 
@@ -85,6 +87,7 @@ def test_the_call_sites_are_found():
     assert SEAMS["FakeRunner"][2] == {"run"}
     assert {"step", "done", "components", "close"} == SEAMS["RecordingReporter"][2]
     assert {"list", "watch"} == SEAMS["ScriptedSource"][2]
+    assert {"open"} == SEAMS["FakeBrowser"][2]
 
 
 @pytest.mark.parametrize("fake_name", SEAMS)

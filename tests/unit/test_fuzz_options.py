@@ -76,6 +76,7 @@ BASE: dict[tuple[str, ...], dict[str, object]] = {
     ("store", "rollback"): {"name": SEEDED_STORE, "timeout": "5s"},
     ("store", "upgrade"): {"name": SEEDED_STORE, "timeout": "5s"},
     ("store", "logs"): {"name": SEEDED_STORE},
+    ("store", "open"): {"name": SEEDED_STORE},
     ("doctor",): {},
 }
 # Servers that run until stopped: fuzzing a valid value would start one and block the suite.

@@ -362,3 +362,29 @@ def logs(
     if unreadable and not shown:
         raise OperationFailed(f"could not read any log of store {opts.name} ({len(unreadable)} container(s))",
                               "see the pods with `urumi store describe`")
+
+
+@app.command("open")
+def open_(
+    ctx: typer.Context,
+    name: NameArg,
+    admin: Annotated[bool, typer.Option("--admin", help="the admin page instead of the storefront")] = False,
+    output: OutputOpt = "table",
+    kubeconfig: KubeconfigOpt = None,
+    context: ContextOpt = None,
+) -> None:
+    """Open the storefront (or --admin page) in a browser; prints the URL when there is none."""
+    from urumi_cli.actions.queries import store_address
+
+    d = ctx.obj
+    fmt = check_format(output)
+    target = resolve_target(kubeconfig, context)
+    address = store_address(_name(name), admin=admin, kube=d.kube(target), cluster=target.context)
+    # A browser only for a person at a terminal: scripts and -o json get the URL, nothing starts.
+    opened = fmt == "table" and d.tty() and d.browser.open(address["url"])
+    if fmt != "table":
+        write_data(d.consoles, address, fmt)
+    elif opened:
+        d.consoles.note(f"opened {address['url']}")
+    else:
+        d.consoles.out.print(address["url"], markup=False, highlight=False)
