@@ -119,3 +119,14 @@ def validate_component(value: str | None) -> str | None:
     if value is None or value in COMPONENT_ORDER:
         return value
     raise UsageError(f"unknown component {value!r}", f"choose one of: {', '.join(COMPONENT_ORDER)}")
+
+
+# A Kubernetes label value: it is stored as the namespace's urumi.dev/owner label.
+_LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$")
+
+
+def validate_owner(value: str) -> str:
+    if not _LABEL_VALUE.fullmatch(value or ""):
+        raise UsageError(f"invalid owner {value!r}: must be a Kubernetes label value",
+                         "at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit")
+    return value

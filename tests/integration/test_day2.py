@@ -162,3 +162,49 @@ def test_open_prints_the_store_and_admin_urls_off_a_terminal(urumi):
     assert urumi.json("store", "open", "op1", "--admin") == {"name": "op1", "url": "http://op1.localhost/app",
                                                               "admin": True}
     assert urumi.run("store", "delete", "op1", "--yes").returncode == 0
+
+
+def test_two_clis_racing_for_an_owners_last_slot_make_one_store(urumi, control_plane, tmp_path):
+    cp = control_plane
+    limit = ("--owner", "racer", "--max-stores-per-owner", "2", "--timeout", "120s")
+    assert urumi.create("race0", "woocommerce", *limit).returncode == 0
+    # Two machines (two registries) at once for the one slot left.
+    other = Urumi(cp, tmp_path / "other-home")
+    first = urumi.popen("store", "create", "--type", "woocommerce", "--name", "race1", *limit)
+    second = other.popen("store", "create", "--type", "woocommerce", "--name", "race2", *limit)
+    outcomes = {}
+    for name, proc in (("race1", first), ("race2", second)):
+        _, err = proc.communicate(timeout=300)
+        outcomes[name] = (proc.returncode, err)
+    codes = sorted(code for code, _ in outcomes.values())
+    assert codes == [0, 7], outcomes
+    [(loser, (_, err))] = [(n, o) for n, o in outcomes.items() if o[0] == 7]
+    assert "store limit reached for owner racer: 2 stores" in one_error_line(err)
+    assert "max_stores_per_owner is 2" in err
+    owned = cp.get_json("namespaces", "-l", "urumi.dev/owner=racer")["items"]
+    live = sorted(ns["metadata"]["name"] for ns in owned if not ns["metadata"].get("deletionTimestamp"))
+    assert len(live) == 2 and f"store-{loser}" not in live
+    assert urumi.json("store", "list", "--owner", "racer", "--refresh") != []
+    for name in ("race0", "race1", "race2"):
+        assert urumi.run("store", "delete", name, "--yes", "--ignore-not-found").returncode == 0
+
+
+def test_cooldown_and_cluster_limit_from_the_config_file(urumi, control_plane, tmp_path):
+    xdg = tmp_path / "xdg"
+    (xdg / "urumi").mkdir(parents=True)
+    (xdg / "urumi" / "config.yaml").write_text("limits:\n  create_cooldown: 1h\n")
+    env = urumi.env(XDG_CONFIG_HOME=str(xdg))
+    made = urumi.run("store", "create", "--type", "woocommerce", "--name", "cool1", "--owner", "carol",
+                     "--timeout", "120s", env=env)
+    assert made.returncode == 0, made.stderr
+    again = urumi.run("store", "create", "--type", "woocommerce", "--name", "cool2", "--owner", "carol", env=env)
+    assert again.returncode == 7, again.stderr
+    line = one_error_line(again.stderr)
+    assert "create cool-down for owner carol: store cool1 was created" in line and "create_cooldown" in line
+    assert control_plane.kubectl("get", "namespace", "store-cool2", check=False).returncode != 0
+
+    stores = len([ns for ns in control_plane.get_json("namespaces", "-l", "app.kubernetes.io/managed-by=urumi")
+                  ["items"] if not ns["metadata"].get("deletionTimestamp")])
+    full = urumi.run("store", "create", "--type", "woocommerce", "--name", "full1", "--max-stores", str(stores))
+    assert full.returncode == 7 and f"max_stores is {stores}" in one_error_line(full.stderr)
+    assert urumi.run("store", "delete", "cool1", "--yes").returncode == 0

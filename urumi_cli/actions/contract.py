@@ -16,6 +16,7 @@ MANAGED_BY = "app.kubernetes.io/managed-by"
 LABEL_NAME = "urumi.dev/store-name"
 LABEL_ID = "urumi.dev/store-id"
 LABEL_TYPE = "urumi.dev/store-type"
+LABEL_OWNER = "urumi.dev/owner"  # `store create --owner`; the per-owner limits count these labels
 ANNOTATION_URL = "urumi.dev/url"
 ANNOTATION_ENV = "urumi.dev/env"
 ANNOTATION_CREATED = "urumi.dev/created-at"
@@ -58,8 +59,11 @@ def domain_of(store_url: str, name: str) -> str:
     return host[len(name) + 1:] if host.startswith(f"{name}.") else LOCAL_DOMAIN
 
 
-def namespace_labels(name: str, store_type: str) -> dict[str, str]:
-    return {MANAGED_BY: "urumi", LABEL_NAME: name, LABEL_ID: name, LABEL_TYPE: store_type, **POD_SECURITY}
+def namespace_labels(name: str, store_type: str, owner: str = "") -> dict[str, str]:
+    labels = {MANAGED_BY: "urumi", LABEL_NAME: name, LABEL_ID: name, LABEL_TYPE: store_type, **POD_SECURITY}
+    if owner:
+        labels[LABEL_OWNER] = owner
+    return labels
 
 
 def namespace_annotations(store: Store) -> dict[str, str]:
@@ -95,7 +99,8 @@ def store_from_namespace(ns: dict, cluster: str) -> Store:
     name = labels[LABEL_NAME]
     return Store(name=name, type=labels.get(LABEL_TYPE, ""), cluster=cluster, namespace=meta["name"], release=name,
                  url=notes.get(ANNOTATION_URL, ""), env=notes.get(ANNOTATION_ENV, "local"),
-                 created_at=notes.get(ANNOTATION_CREATED) or meta.get("creationTimestamp", ""))
+                 created_at=notes.get(ANNOTATION_CREATED) or meta.get("creationTimestamp", ""),
+                 owner=labels.get(LABEL_OWNER, ""))
 
 
 def namespace_conditions(ns: dict) -> str:

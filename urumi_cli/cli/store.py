@@ -45,18 +45,33 @@ def create(
     output: OutputOpt = "table",
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
+    owner: Annotated[Optional[str], typer.Option("--owner", help="whose store it is (a namespace label; "
+                                                 "per-owner limits count it)", show_default=False)] = None,
+    max_stores: Annotated[Optional[int], typer.Option("--max-stores", min=1, help="refuse beyond N stores in the "
+                                                      "cluster (default: limits.max_stores of the config file)",
+                                                      show_default=False)] = None,
+    max_per_owner: Annotated[Optional[int], typer.Option("--max-stores-per-owner", min=1, help="refuse beyond N "
+                                                         "stores of one owner", show_default=False)] = None,
+    cooldown: Annotated[Optional[str], typer.Option("--create-cooldown", help="refuse a create by the same owner "
+                                                    "sooner than this after the last, e.g. 10m",
+                                                    show_default=False)] = None,
 ) -> None:
     """Provision a store and wait until a shopper can place an order."""
     from urumi_cli.actions.create import CreateOptions, create_store
-    from urumi_cli.validation import validate_domain, validate_env, validate_store_type
+    from urumi_cli.actions.guardrails import load_limits
+    from urumi_cli.validation import parse_duration, validate_domain, validate_env, validate_owner, validate_store_type
 
     d = ctx.obj
     fmt = check_format(output)
+    limits = load_limits(config.config_file()).overridden(
+        max_stores=max_stores, max_stores_per_owner=max_per_owner,
+        create_cooldown_s=parse_duration(cooldown) if cooldown is not None else None)
     opts = CreateOptions(
         name=_name(name), type=validate_store_type(store_type), env=validate_env(env),
         domain=validate_domain(domain) if domain else config.LOCAL_DOMAIN,
         timeout_s=parse_timeout(timeout, config.DEFAULT_TIMEOUT_S), wait=wait,
         values_files=tuple(values or ()), target=resolve_target(kubeconfig, context),
+        owner=validate_owner(owner) if owner is not None else "", limits=limits,
     )
     kube = d.kube(opts.target)
     try:
@@ -86,11 +101,17 @@ def list_(
     all_clusters: Annotated[bool, typer.Option("--all-clusters", "-A", help="stores of every cluster")] = False,
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
+    owner: Annotated[Optional[str], typer.Option("--owner", help="only the stores of this owner",
+                                                 show_default=False)] = None,
 ) -> None:
     """List stores from the local registry (fast; --refresh asks the cluster)."""
     d = ctx.obj
     fmt = check_format(output)
     target = resolve_target(kubeconfig, context)
+    if owner is not None:
+        from urumi_cli.validation import validate_owner
+
+        owner = validate_owner(owner)
     if watch:
         if fmt != "table":
             raise UsageError("--watch shows a table", "drop -o, or use --refresh for one JSON snapshot")
@@ -100,6 +121,8 @@ def list_(
         from urumi_cli.ui.output import live_stores
 
         updates = watch_stores(registry=d.registry, kube=d.kube(target), cluster=target.context)
+        if owner is not None:
+            updates = ([s for s in stores if s.owner == owner] for stores in updates)
         live_stores(d.consoles, updates, lambda: f"{target.context} · {time.strftime('%H:%M:%S')} · Ctrl-C to stop")
         return
     if refresh:
@@ -110,7 +133,9 @@ def list_(
     from urumi_cli.actions.queries import list_stores
 
     listing = list_stores(registry=d.registry, cluster=None if all_clusters else target.context)
-    write_stores(d.consoles, [s.to_json() for s in listing.stores], fmt, empty=_empty_list(listing, target))
+    stores = [s.to_json() for s in listing.stores if owner is None or s.owner == owner]
+    empty = f"No stores of owner {owner}." if owner is not None and listing.stores else _empty_list(listing, target)
+    write_stores(d.consoles, stores, fmt, empty=empty)
 
 
 def _empty_list(listing, target) -> str:
