@@ -8,14 +8,16 @@ import typer
 
 from urumi_cli import config
 from urumi_cli.cli.common import (
-    ContextOpt, KubeconfigOpt, OutputOpt, TimeoutOpt, confirm, parse_timeout, progress, resolve_target, timeout_hint,
+    Choices,
+    COMPONENTS, ENVS, STORE_TYPES, ContextOpt, KubeconfigOpt, OutputOpt, TimeoutOpt, complete_store_name, confirm,
+    parse_timeout, progress, resolve_target, timeout_hint,
 )
 from urumi_cli.errors import UsageError
 from urumi_cli.ui.output import check_format, write_data, write_description, write_store, write_stores
 
 app = typer.Typer(help="Create, list, inspect and delete stores.", no_args_is_help=True)
 
-NameArg = Annotated[str, typer.Argument(help="store name", show_default=False)]
+NameArg = Annotated[str, typer.Argument(help="store name", show_default=False, autocompletion=complete_store_name)]
 NO_STORES = "No stores yet. Create one: urumi store create --type woocommerce --name shop"
 
 
@@ -34,8 +36,8 @@ def _name(value: str) -> str:
 def create(
     ctx: typer.Context,
     name: Annotated[str, typer.Option("--name", "-n", help="store name: a DNS label, at most 40 characters")],
-    store_type: Annotated[str, typer.Option("--type", "-t", help="woocommerce or medusa")] = "woocommerce",
-    env: Annotated[str, typer.Option("--env", help="values overlay: local or prod")] = "local",
+    store_type: Annotated[str, typer.Option("--type", "-t", click_type=STORE_TYPES, help="store type")] = "woocommerce",
+    env: Annotated[str, typer.Option("--env", click_type=ENVS, help="values overlay")] = "local",
     domain: Annotated[Optional[str], typer.Option("--domain", help="store host is <name>.<domain> "
                                                   "(default: localhost)", show_default=False)] = None,
     timeout: TimeoutOpt = None,
@@ -349,19 +351,24 @@ def upgrade(
 
 
 # -- day-2 operations (issue 13): logs, open ----------------------------------------------------
+LOG_FORMATS = Choices(lambda: ("text", "json"))
+
+
 @app.command("logs")
 def logs(
     ctx: typer.Context,
     name: NameArg,
-    component: Annotated[Optional[str], typer.Option("--component", "-c", help="database, cache, web or setup "
-                                                     "(default: all)", show_default=False)] = None,
+    component: Annotated[Optional[str], typer.Option("--component", "-c", click_type=COMPONENTS,
+                                                     help="only this component's pods (default: all)",
+                                                     show_default=False)] = None,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="keep following, across restarts and new pods "
                                          "(Ctrl-C stops)")] = False,
     since: Annotated[Optional[str], typer.Option("--since", help="only lines newer than this, e.g. 10m",
                                                  show_default=False)] = None,
     tail: Annotated[Optional[int], typer.Option("--tail", min=0, help="only the last N lines of each container",
                                                 show_default=False)] = None,
-    output: Annotated[str, typer.Option("--output", "-o", help="text, or json (one object per line)")] = "text",
+    output: Annotated[str, typer.Option("--output", "-o", click_type=LOG_FORMATS,
+                                        help="text, or json: one object per line")] = "text",
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
 ) -> None:
