@@ -494,3 +494,18 @@ def test_cli_rollback_json_and_its_revision_checks(cli):
     assert zero.exit_code == 2 and zero.stderr.count("error:") == 1
     missing = cli("store", "rollback", "shop", "--to", "9")
     assert missing.exit_code == 2 and "no revision 9" in missing.stderr
+
+
+def test_an_upgrade_that_worked_is_not_failed_by_a_lost_event(make_store, upgrade, kube, registry):
+    make_store()
+
+    def api_gone(*args):
+        from urumi_cli.errors import ClusterUnreachable
+
+        raise ClusterUnreachable("the Kubernetes API failed: 503")
+
+    kube.replace_config_map = api_gone
+    result = upgrade(versions=(("woocommerce", "11.0.2"),))
+    assert result.upgraded and result.notes == [
+        "could not record the upgraded event of store shop: the Kubernetes API failed: 503"]
+    assert registry.get_store("kind-urumi", "shop").status == "ready"

@@ -9,7 +9,7 @@ ever became ready; urumi's event log (actions/events.py) remembers the ones that
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from urumi_cli import config
@@ -40,6 +40,7 @@ class RollbackResult:
     to_revision: int
     revision: int  # the new revision helm made for the rollback
     status: str
+    notes: list[str] = field(default_factory=list)
 
 
 def last_good_revision(revisions, store_events, *, below: int) -> int | None:
@@ -141,7 +142,8 @@ def rollback_store(opts: RollbackOptions, *, registry, helm, kube, reporter, loc
                 message=f"rollback to revision {to}: {message}"))
             mark(registry, target, name, StoreStatus.FAILED, f"rollback to revision {to} failed: {message}")
             raise
-        events.record_event(kube, name, events.new_event(events.ROLLED_BACK, revision=revision,
-                                                         message=f"from revision {current.revision} to {to}"))
+        # The store is back either way: a lost event is a note, not a failed rollback.
+        note = events.record_quietly(kube, name, events.new_event(
+            events.ROLLED_BACK, revision=revision, message=f"from revision {current.revision} to {to}"))
         mark(registry, target, name, StoreStatus.READY, "")
-        return RollbackResult(name, current.revision, to, revision, StoreStatus.READY.value)
+        return RollbackResult(name, current.revision, to, revision, StoreStatus.READY.value, notes=[n for n in [note] if n])

@@ -52,6 +52,7 @@ class UpgradeResult:
     upgraded: bool = False
     rolled_back_to: int | None = None
     reason: str = ""
+    notes: list[str] = field(default_factory=list)  # for the user, not part of the JSON
 
     def to_json(self) -> dict:
         return {"name": self.name, "dry_run": self.dry_run, "upgraded": self.upgraded,
@@ -153,10 +154,11 @@ class _Upgrade:
         except UrumiError as err:
             raise self._fall_back(err, fallback) from None
         self._keep_values(keep)
-        events.record_event(self.kube, name, events.new_event(
+        # The store runs the new revision either way: a lost event is a note, not a failed upgrade.
+        note = events.record_quietly(self.kube, name, events.new_event(
             events.UPGRADED, revision=revision, message=f"from revision {self.release.revision}"))
         mark(self.registry, target, name, StoreStatus.READY, "")
-        return UpgradeResult(name, self.release.revision, revision, upgraded=True)
+        return UpgradeResult(name, self.release.revision, revision, upgraded=True, notes=[n for n in [note] if n])
 
     def _keep_values(self, paths: list[str]) -> None:
         """The -f files and versions of a successful upgrade are the store's values from now on

@@ -298,6 +298,7 @@ def rollback(
     with progress(d, fmt) as reporter, timeout_hint(opts.timeout_s):
         result = rollback_store(opts, registry=d.registry, helm=d.helm, kube=d.kube(opts.target),
                                 reporter=reporter, locks_dir=d.settings.locks_dir)
+    _print_notes(d, result.notes)
     data = {"name": result.name, "from_revision": result.from_revision, "to_revision": result.to_revision,
             "revision": result.revision, "status": result.status}
     if fmt != "table":
@@ -342,6 +343,7 @@ def upgrade(
         if fmt != "table":  # scripts get the outcome on stdout, the error line on stderr
             write_data(d.consoles, err.result.to_json(), fmt)
         raise
+    _print_notes(d, result.notes)
     if fmt != "table":
         write_data(d.consoles, result.to_json(), fmt)
     elif result.dry_run:
