@@ -509,3 +509,30 @@ def test_an_upgrade_that_worked_is_not_failed_by_a_lost_event(make_store, upgrad
     assert result.upgraded and result.notes == [
         "could not record the upgraded event of store shop: the Kubernetes API failed: 503"]
     assert registry.get_store("kind-urumi", "shop").status == "ready"
+
+
+def test_a_release_locked_by_another_helm_is_not_rolled_back(make_store, upgrade, helm, registry):
+    make_store()
+
+    def locked(release, info):
+        raise Conflict("release shop is locked by another helm operation")
+
+    helm.on_upgrade = locked
+    with pytest.raises(Conflict):
+        upgrade(versions=(("woocommerce", "11.0.2"),))
+    assert helm.called("rollback") == []
+    assert registry.get_store("kind-urumi", "shop").status == "ready"
+
+
+def test_without_a_good_revision_a_timeout_stays_a_timeout(make_store, upgrade, helm):
+    from urumi_cli.errors import EXIT_TIMEOUT, TimedOut
+
+    helm.objects_on_install = crashing_objects()
+    with pytest.raises(OperationFailed):
+        make_store()
+    never = crashing_objects(web_pod="web-slow")
+    never["pods"][0]["status"]["containerStatuses"] = []  # not crashing: just never ready
+    helm.objects_on_install = never
+    with pytest.raises(TimedOut) as info:
+        upgrade(versions=(("woocommerce", "11.0.2"),), timeout_s=1)
+    assert info.value.exit_code == EXIT_TIMEOUT and "not rolled back" in info.value.message

@@ -27,7 +27,7 @@ from urumi_cli.actions.rollback import (
     current_uids, last_good_revision, mark, revision_now, roll_back_and_wait, wait_rollout,
 )
 from urumi_cli.errors import (
-    ClusterUnreachable, Interrupted, NotFound, OperationFailed, RolledBack, UrumiError, UsageError,
+    ClusterUnreachable, Conflict, Interrupted, NotFound, OperationFailed, RolledBack, UrumiError, UsageError,
 )
 from urumi_cli.models import StoreStatus, Target
 
@@ -87,6 +87,9 @@ def upgrade_store(opts: UpgradeOptions, *, registry, helm, kube, reporter, locks
         if recovery.needs_recovery(release) and not opts.dry_run:
             recovery.recover_release(helm, release, namespace=namespace, target=target, reporter=reporter)
             release = helm.status(name, namespace=namespace, target=target)
+            if release is None:  # it never worked and recovery removed it: installing is create's job
+                raise NotFound(f"store {name} had only a release left behind by an interrupted helm, now removed",
+                               f"install it again: urumi store create --type {engine.name} --name {name}")
         chart = config.charts_dir() / engine.name
         with tempfile.TemporaryDirectory(prefix="urumi-values-") as tmp:
             folder = Path(tmp)
@@ -142,8 +145,9 @@ class _Upgrade:
             self.reporter.done("helm", f"helm applied revision {revision}")
             wait_rollout(self.kube, name=name, deadline=self.deadline, reporter=self.reporter, ignore_uids=ignore,
                          since_epoch=since, clock=self.clock)
-        except UsageError:
-            # The chart's schema refused the values: helm made no revision, the store is as it was.
+        except (UsageError, Conflict):
+            # The chart's schema refused the values, or another helm holds the release: helm made
+            # no revision, the store is as it was.
             if before is not None:
                 self.registry.update_store(target.context, name, status=before.status, message=before.message)
             raise
@@ -178,9 +182,11 @@ class _Upgrade:
         if isinstance(err, ClusterUnreachable) or fallback is None:
             why = "the cluster is unreachable" if fallback is not None else "it has no earlier revision that worked"
             mark(self.registry, target, name, StoreStatus.FAILED, f"upgrade failed: {err.message}")
-            return OperationFailed(f"upgrade of store {name} failed: {err.message}; not rolled back: {why}",
-                                   f"see `urumi store history {name}`, then `urumi store rollback {name} --to N`",
-                                   details=err.details)
+            # The same kind of error (a timeout stays exit 5, a lost cluster exit 3), saying more.
+            kind = type(err) if type(err).__init__ is UrumiError.__init__ else OperationFailed
+            return kind(f"upgrade of store {name} failed: {err.message}; not rolled back: {why}",
+                        f"see `urumi store history {name}`, then `urumi store rollback {name} --to N`",
+                        details=err.details)
         self.reporter.step("upgrade", "upgrade")
         self.reporter.done("upgrade", f"upgrade to revision {failed_revision} failed: {err.message}; "
                                       f"rolling back to revision {fallback}", ok=False)
