@@ -208,3 +208,21 @@ def test_cooldown_and_cluster_limit_from_the_config_file(urumi, control_plane, t
     full = urumi.run("store", "create", "--type", "woocommerce", "--name", "full1", "--max-stores", str(stores))
     assert full.returncode == 7 and f"max_stores is {stores}" in one_error_line(full.stderr)
     assert urumi.run("store", "delete", "cool1", "--yes").returncode == 0
+
+
+def test_medusa_upgrade_of_its_cache_image_fails_fast_and_rolls_back(urumi, control_plane):
+    cp = control_plane
+    assert urumi.create("md1", "medusa", "--timeout", "120s").returncode == 0
+    ok = urumi.run("store", "upgrade", "md1", "--set-version", "medusa=2.21.3", "--timeout", "120s")
+    assert ok.returncode == 0, ok.stderr
+    assert helm_json(cp, "get", "values", "md1", "-n", "store-md1")["setup"]["medusaVersion"] == "2.21.3"
+    broken = urumi.run("store", "upgrade", "md1", "--set-version", "redis=7.4.11-alpine-kwok-pull-fail",
+                       "--timeout", "120s")
+    assert broken.returncode == 6, broken.stderr
+    assert "ErrImagePull" in one_error_line(broken.stderr)
+    # back on revision 2's values: the good medusa version stays, the broken redis tag is gone
+    supplied = helm_json(cp, "get", "values", "md1", "-n", "store-md1")
+    assert supplied["setup"]["medusaVersion"] == "2.21.3" and "cache" not in supplied
+    wrong = urumi.run("store", "upgrade", "md1", "--set-version", "woocommerce=11.0.2")
+    assert wrong.returncode == 2 and "not a component of a medusa store" in one_error_line(wrong.stderr)
+    assert urumi.run("store", "delete", "md1", "--yes").returncode == 0
