@@ -66,17 +66,30 @@ def test_upgrade_then_rollback_with_history(urumi, control_plane, tmp_path):
     assert json.loads(rolled.stdout) == {"name": "up1", "from_revision": 3, "to_revision": 1, "revision": 4,
                                          "status": "ready"}
     assert "woocommerceVersion" not in helm_json(cp, "get", "values", "up1", "-n", "store-up1").get("setup", {})
+    forward = urumi.run("store", "rollback", "up1", "--to", "3", "--timeout", "120s")
+    assert forward.returncode == 0 and "rolled back to revision 3 (now revision 5)" in forward.stderr, forward.stderr
+    # back and forth: revision 3's files (both versions, EUR) came back with it
+    supplied = helm_json(cp, "get", "values", "up1", "-n", "store-up1")
+    assert supplied["setup"]["storefrontVersion"] == "4.6.3" and supplied["setup"]["currency"] == "EUR"
+    rolled = urumi.run("store", "rollback", "up1", "--to", "1", "--timeout", "120s", "-o", "json")
+    assert rolled.returncode == 0, rolled.stderr
+    # a plain upgrade now starts from revision 1's files, not from the upgrades that were undone
+    assert urumi.run("store", "upgrade", "up1", "--timeout", "120s").returncode == 0
+    assert "setup" not in helm_json(cp, "get", "values", "up1", "-n", "store-up1")
 
     history = urumi.json("store", "history", "up1")
     assert [(r["revision"], r["status"]) for r in history["revisions"]] == [
-        (1, "superseded"), (2, "superseded"), (3, "superseded"), (4, "deployed")]
-    assert history["revisions"][3]["description"] == "Rollback to 1"
+        (1, "superseded"), (2, "superseded"), (3, "superseded"), (4, "superseded"), (5, "superseded"),
+        (6, "superseded"), (7, "deployed")]
+    assert [r["description"] for r in history["revisions"][3:6]] == ["Rollback to 1", "Rollback to 3",
+                                                                     "Rollback to 1"]
     assert history["revisions"][0]["chart"] == "woocommerce-0.1.0" and history["revisions"][0]["app_version"]
     assert [(e["action"], e["result"], e["revision"]) for e in history["events"]] == [
-        ("created", "ok", 1), ("upgraded", "ok", 2), ("upgraded", "ok", 3), ("rolled-back", "ok", 4)]
+        ("created", "ok", 1), ("upgraded", "ok", 2), ("upgraded", "ok", 3), ("rolled-back", "ok", 4),
+        ("rolled-back", "ok", 5), ("rolled-back", "ok", 6), ("upgraded", "ok", 7)]
     assert history["events"] == events_of(cp, "up1")  # the cluster is where it lives
     table = urumi.run("store", "history", "up1")
-    assert table.returncode == 0 and "Rollback to 1" in table.stdout and "rolled-back" in table.stdout
+    assert table.returncode == 0 and "Rollback to 3" in table.stdout and "rolled-back" in table.stdout
     assert urumi.run("store", "delete", "up1", "--yes").returncode == 0
 
 

@@ -536,3 +536,46 @@ def test_without_a_good_revision_a_timeout_stays_a_timeout(make_store, upgrade, 
     with pytest.raises(TimedOut) as info:
         upgrade(versions=(("woocommerce", "11.0.2"),), timeout_s=1)
     assert info.value.exit_code == EXIT_TIMEOUT and "not rolled back" in info.value.message
+
+
+def _kept(kube) -> list[dict]:
+    return [yaml.safe_load(text) for _, text in sorted((kube.read_secret(NS, USER_VALUES_SECRET) or {}).items())]
+
+
+def test_a_rollback_brings_back_the_kept_files_of_that_revision(make_store, upgrade, rollback, helm, kube,
+                                                               tmp_path):
+    eur, gbp = tmp_path / "eur.yaml", tmp_path / "gbp.yaml"
+    eur.write_text("setup:\n  currency: EUR\n")
+    gbp.write_text("setup:\n  currency: GBP\n")
+    make_store(values_files=(str(eur),))
+    upgrade(values_files=(str(gbp),))
+    assert _kept(kube) == [{"setup": {"currency": "EUR"}}, {"setup": {"currency": "GBP"}}]
+    result = rollback()
+    assert result.to_revision == 1 and result.notes == []
+    assert _kept(kube) == [{"setup": {"currency": "EUR"}}]
+    upgrade()  # a plain upgrade starts from what runs now, not from the upgrade that was undone
+    assert _values_given(helm)["setup"]["currency"] == "EUR"
+    assert rollback(revision=2).to_revision == 2  # and forward again: revision 2's files come back
+    assert _kept(kube)[-1] == {"setup": {"currency": "GBP"}}
+
+
+def test_a_rollback_to_a_revision_urumi_has_no_files_of_says_so(make_store, upgrade, rollback, kube, helm):
+    make_store()
+    upgrade(versions=(("woocommerce", "11.0.2"),))
+    kube.secrets.pop((NS, "urumi-user-values-history"))  # e.g. made by a urumi before this record existed
+    result = rollback()
+    assert result.notes == ["the values files kept for store shop are unchanged: urumi has no record of "
+                            "revision 1's; pass -f to the next upgrade to set them"]
+    assert _kept(kube) == [{"setup": {"woocommerceVersion": "11.0.2"}}]
+
+
+def test_the_per_revision_record_forgets_revisions_helm_no_longer_has(kube):
+    from urumi_cli.actions import values
+
+    kube.add_namespace(NS, {})
+    values.record_revision_user_values(kube, NS, "shop", {1: {}, 2: {"00.yaml": "a: 1\n"}}, live={1, 2})
+    assert values.revision_user_values(kube, NS, 1) == {} and values.revision_user_values(kube, NS, 2) == {
+        "00.yaml": "a: 1\n"}
+    values.record_revision_user_values(kube, NS, "shop", {3: {"00.yaml": "b: 2\n"}}, live={2, 3})
+    assert values.revision_user_values(kube, NS, 1) is None
+    assert values.revision_user_values(kube, NS, 3) == {"00.yaml": "b: 2\n"}

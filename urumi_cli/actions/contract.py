@@ -23,6 +23,9 @@ ANNOTATION_CREATED = "urumi.dev/created-at"
 SECRET_NAME = "store-credentials"
 # The values files a user passed with -f, kept so a retry without -f applies them again.
 USER_VALUES_SECRET = "urumi-user-values"
+# The kept -f files of each revision since the first upgrade, so a rollback brings back that
+# revision's files too (keys r<revision>.<file>).
+USER_VALUES_HISTORY_SECRET = "urumi-user-values-history"
 # urumi's own event log of a store (created, upgraded, rolled back, failed...): actions/events.py.
 EVENTS_CONFIGMAP = "urumi-events"
 STORE_SELECTOR = f"{MANAGED_BY}=urumi,{LABEL_NAME}"

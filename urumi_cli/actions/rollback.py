@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from urumi_cli import config
-from urumi_cli.actions import contract, events, recovery
+from urumi_cli.actions import contract, events, recovery, values
+from urumi_cli.actions.contract import LABEL_NAME, MANAGED_BY, USER_VALUES_SECRET
 from urumi_cli.actions.contract import now_iso
 from urumi_cli.actions.diagnostics import diagnose
 from urumi_cli.actions.locking import store_lock
@@ -142,8 +143,23 @@ def rollback_store(opts: RollbackOptions, *, registry, helm, kube, reporter, loc
                 message=f"rollback to revision {to}: {message}"))
             mark(registry, target, name, StoreStatus.FAILED, f"rollback to revision {to} failed: {message}")
             raise
+        notes = [restore_kept_values(kube, name, to=to, revision=revision, live=set(known) | {revision})]
         # The store is back either way: a lost event is a note, not a failed rollback.
-        note = events.record_quietly(kube, name, events.new_event(
-            events.ROLLED_BACK, revision=revision, message=f"from revision {current.revision} to {to}"))
+        notes.append(events.record_quietly(kube, name, events.new_event(
+            events.ROLLED_BACK, revision=revision, message=f"from revision {current.revision} to {to}")))
         mark(registry, target, name, StoreStatus.READY, "")
-        return RollbackResult(name, current.revision, to, revision, StoreStatus.READY.value, notes=[n for n in [note] if n])
+        return RollbackResult(name, current.revision, to, revision, StoreStatus.READY.value,
+                              notes=[n for n in notes if n])
+
+
+def restore_kept_values(kube, name: str, *, to: int, revision: int, live: set[int]) -> str | None:
+    """The kept -f files become those of the revision rolled back to, so the next upgrade or
+    create retry starts from what runs; a note when urumi has no record of that revision's."""
+    namespace = contract.namespace_for(name)
+    files = values.revision_user_values(kube, namespace, to)
+    if files is None:
+        return (f"the values files kept for store {name} are unchanged: urumi has no record of revision {to}'s; "
+                "pass -f to the next upgrade to set them")
+    kube.put_secret(namespace, USER_VALUES_SECRET, files, {MANAGED_BY: "urumi", LABEL_NAME: name})
+    values.record_revision_user_values(kube, namespace, name, {revision: files}, live=live)
+    return None

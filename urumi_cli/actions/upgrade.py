@@ -132,6 +132,8 @@ class _Upgrade:
         name, target = self.name, self.opts.target
         namespace = contract.namespace_for(name)
         revisions = self.helm.history(name, namespace=namespace, target=target)
+        self.live = {r.revision for r in revisions}
+        self.kept_before = self.kube.read_secret(namespace, USER_VALUES_SECRET) or {}
         fallback = last_good_revision(revisions, events.read_events(self.kube, name), below=self.release.revision + 1)
         ignore = current_uids(self.kube, namespace, name)
         since = time.time() - 1.0
@@ -157,21 +159,34 @@ class _Upgrade:
                               f"roll it back with `urumi store rollback {name}`, or upgrade again") from None
         except UrumiError as err:
             raise self._fall_back(err, fallback) from None
-        self._keep_values(keep)
+        self._keep_values(keep, revision)
         # The store runs the new revision either way: a lost event is a note, not a failed upgrade.
         note = events.record_quietly(self.kube, name, events.new_event(
             events.UPGRADED, revision=revision, message=f"from revision {self.release.revision}"))
         mark(self.registry, target, name, StoreStatus.READY, "")
         return UpgradeResult(name, self.release.revision, revision, upgraded=True, notes=[n for n in [note] if n])
 
-    def _keep_values(self, paths: list[str]) -> None:
+    def _keep_values(self, paths: list[str], revision: int | None) -> None:
         """The -f files and versions of a successful upgrade are the store's values from now on
-        (a create retry or the next upgrade applies them again)."""
-        if not paths:
-            return
+        (a create retry or the next upgrade applies them again); each revision's are recorded, so
+        a rollback to it brings its files back."""
         data = {f"{i:02d}.yaml": Path(path).read_text() for i, path in enumerate(paths)}
-        self.kube.put_secret(contract.namespace_for(self.name), USER_VALUES_SECRET, data,
-                             {MANAGED_BY: "urumi", LABEL_NAME: self.name})
+        if data != self.kept_before:
+            self.kube.put_secret(contract.namespace_for(self.name), USER_VALUES_SECRET, data,
+                                 {MANAGED_BY: "urumi", LABEL_NAME: self.name})
+        self._record_kept(revision, data)
+
+    def _record_kept(self, revision: int | None, data: dict[str, str]) -> None:
+        """This revision's kept files, and those of the revision before the upgrade if urumi had
+        no record of it yet (a store made by create, whose files are the ones kept before)."""
+        namespace = contract.namespace_for(self.name)
+        snapshots = {}
+        if values.revision_user_values(self.kube, namespace, self.release.revision) is None:
+            snapshots[self.release.revision] = self.kept_before
+        if revision:
+            snapshots[revision] = data
+        values.record_revision_user_values(self.kube, namespace, self.name, snapshots,
+                                           live=self.live | set(snapshots))
 
     def _fall_back(self, err: UrumiError, fallback: int | None) -> UrumiError:
         """Roll back after a failed upgrade; the error to raise says whether that worked."""
@@ -209,6 +224,12 @@ class _Upgrade:
         events.record_quietly(self.kube, name, events.new_event(
             events.ROLLED_BACK, revision=revision,
             message=f"automatically, to revision {fallback}, after the upgrade to revision {failed_revision} failed"))
+        # The failed upgrade kept nothing; the files kept are the fallback revision's, as recorded.
+        fallback_files = values.revision_user_values(self.kube, contract.namespace_for(name), fallback)
+        if fallback_files is not None and fallback_files != self.kept_before:
+            self.kube.put_secret(contract.namespace_for(name), USER_VALUES_SECRET, fallback_files,
+                                 {MANAGED_BY: "urumi", LABEL_NAME: name})
+        self._record_kept(revision, self.kept_before if fallback_files is None else fallback_files)
         mark(self.registry, target, name, StoreStatus.READY, "")
         result = UpgradeResult(name, self.release.revision, revision, rolled_back_to=fallback, reason=err.message)
         rolled = RolledBack(f"upgrade of store {name} failed: {err.message}; rolled back automatically to "

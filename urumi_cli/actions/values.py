@@ -103,3 +103,34 @@ def values_diff(current: dict, proposed: dict) -> list[dict]:
     old, new = _flat(current), _flat(proposed)
     return [{"key": key, "current": old.get(key), "proposed": new.get(key)}
             for key in sorted(set(old) | set(new)) if old.get(key) != new.get(key)]
+
+
+# -- the kept files per revision (store upgrade / rollback) ---------------------------------------
+_NONE = "none"  # a revision kept no -f file at all (unlike a revision urumi has no record of)
+
+
+def revision_user_values(kube, namespace: str, revision: int) -> dict[str, str] | None:
+    """The kept -f files as they were at `revision`; None if urumi recorded nothing for it."""
+    from urumi_cli.actions.contract import USER_VALUES_HISTORY_SECRET
+
+    history = kube.read_secret(namespace, USER_VALUES_HISTORY_SECRET) or {}
+    prefix = f"r{revision}."
+    found = {key[len(prefix):]: text for key, text in history.items() if key.startswith(prefix)}
+    if not found:
+        return None
+    found.pop(_NONE, None)
+    return found
+
+
+def record_revision_user_values(kube, namespace: str, name: str, snapshots: dict[int, dict[str, str]],
+                                live: set[int]) -> None:
+    """Add the kept files of some revisions; forget those of revisions helm no longer has."""
+    from urumi_cli.actions.contract import LABEL_NAME, MANAGED_BY, USER_VALUES_HISTORY_SECRET
+
+    history = kube.read_secret(namespace, USER_VALUES_HISTORY_SECRET) or {}
+    kept = {key: text for key, text in history.items()
+            if key.split(".", 1)[0][1:].isdigit() and int(key.split(".", 1)[0][1:]) in live}
+    for revision, files in snapshots.items():
+        kept = {k: v for k, v in kept.items() if not k.startswith(f"r{revision}.")}
+        kept.update({f"r{revision}.{key}": text for key, text in files.items()} or {f"r{revision}.{_NONE}": ""})
+    kube.put_secret(namespace, USER_VALUES_HISTORY_SECRET, kept, {MANAGED_BY: "urumi", LABEL_NAME: name})
