@@ -9,7 +9,7 @@ import threading
 import pytest
 import yaml
 
-from fakes import deployment, job, pod, ready_objects, statefulset
+from fakes import RecordingReporter, deployment, job, pod, ready_objects, statefulset
 from urumi_cli.actions import events
 from urumi_cli.actions.contract import EVENTS_CONFIGMAP, USER_VALUES_SECRET
 from urumi_cli.actions.create import CreateOptions, create_store
@@ -194,7 +194,7 @@ def test_a_failed_create_records_why(make_store, kube, helm):
 def test_history_has_the_revisions_and_the_events(make_store, upgrade, kube, helm):
     make_store()
     upgrade(versions=(("woocommerce", "11.0.2"),))
-    history = store_history("shop", kube=kube, helm=helm, target=TARGET)
+    history = store_history("shop", kube=kube, helm=helm, target=TARGET, reporter=RecordingReporter())
     assert [(r["revision"], r["status"], r["description"]) for r in history["revisions"]] == [
         (1, "superseded", "Install complete"), (2, "deployed", "Upgrade complete")]
     assert history["revisions"][0]["updated"] == "2026-12-02T01:00:00Z"
@@ -205,7 +205,7 @@ def test_history_has_the_revisions_and_the_events(make_store, upgrade, kube, hel
 
 def test_history_of_an_unknown_store_is_not_found(kube, helm):
     with pytest.raises(NotFound, match="store shop not found"):
-        store_history("shop", kube=kube, helm=helm, target=TARGET)
+        store_history("shop", kube=kube, helm=helm, target=TARGET, reporter=RecordingReporter())
     assert helm.calls == []
 
 

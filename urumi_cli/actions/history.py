@@ -22,13 +22,16 @@ def utc_time(stamp: str) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def store_history(name: str, *, kube, helm, target: Target) -> dict:
+def store_history(name: str, *, kube, helm, target: Target, reporter) -> dict:
+    reporter.step("history", f"reading the history of store {name}")
     contract.require_store_namespace(kube, name, target.context)
     revisions = helm.history(name, namespace=contract.namespace_for(name), target=target)
+    store_events = events.read_events(kube, name)
+    reporter.done("history", f"{len(revisions)} revision(s), {len(store_events)} event(s)")
     return {
         "name": name,
         "revisions": [{"revision": r.revision, "status": r.status, "chart": r.chart, "app_version": r.app_version,
                        "updated": utc_time(r.updated), "description": r.description} for r in revisions],
         "events": [{key: e.get(key) for key in ("time", "action", "result", "revision", "message")}
-                   for e in events.read_events(kube, name)],
+                   for e in store_events],
     }

@@ -8,9 +8,8 @@ import typer
 
 from urumi_cli import config
 from urumi_cli.cli.common import (
-    Choices,
-    COMPONENTS, ENVS, STORE_TYPES, ContextOpt, KubeconfigOpt, OutputOpt, TimeoutOpt, complete_store_name, confirm,
-    parse_timeout, progress, resolve_target, timeout_hint,
+    COMPONENTS, ENVS, STORE_TYPES, Choices, ContextOpt, KubeconfigOpt, OutputOpt, TimeoutOpt, complete_store_name,
+    confirm, parse_timeout, progress, resolve_target, timeout_hint,
 )
 from urumi_cli.errors import UsageError
 from urumi_cli.ui.output import check_format, write_data, write_description, write_store, write_stores
@@ -271,9 +270,7 @@ def history(ctx: typer.Context, name: NameArg, output: OutputOpt = "table", kube
     target = resolve_target(kubeconfig, context)
     name = _name(name)
     with progress(d, fmt) as reporter:
-        reporter.step("history", f"reading the history of store {name}")
-        data = store_history(name, kube=d.kube(target), helm=d.helm, target=target)
-        reporter.done("history", f"{len(data['revisions'])} revision(s), {len(data['events'])} event(s)")
+        data = store_history(name, kube=d.kube(target), helm=d.helm, target=target, reporter=reporter)
     write_history(d.consoles, data, fmt)
 
 
