@@ -143,8 +143,11 @@ def rollback_store(opts: RollbackOptions, *, registry, helm, kube, reporter, loc
                 message=f"rollback to revision {to}: {message}"))
             mark(registry, target, name, StoreStatus.FAILED, f"rollback to revision {to} failed: {message}")
             raise
-        notes = [restore_kept_values(kube, name, to=to, revision=revision, live=set(known) | {revision})]
-        # The store is back either way: a lost event is a note, not a failed rollback.
+        # The store is back either way: a lost record is a note, not a failed rollback.
+        try:
+            notes = [restore_kept_values(kube, name, to=to, revision=revision, live=set(known) | {revision})]
+        except UrumiError as err:
+            notes = [f"could not set the kept values files of store {name} to revision {to}'s: {err.message}"]
         notes.append(events.record_quietly(kube, name, events.new_event(
             events.ROLLED_BACK, revision=revision, message=f"from revision {current.revision} to {to}")))
         mark(registry, target, name, StoreStatus.READY, "")
