@@ -223,3 +223,16 @@ def test_cli_bad_guardrail_input_is_exit_2(cli, args):
     result = cli("store", "create", "--name", "shop", *args)
     assert result.exit_code == 2, result.output
     assert result.stderr.count("error:") == 1 and cli.kube.calls == []
+
+
+def test_refresh_takes_the_owner_from_the_namespace_label(kube, registry):
+    from urumi_cli.actions.refresh import refresh_stores
+    from urumi_cli.models import Store
+
+    registry.put_store(Store(name="shop", type="woocommerce", cluster="kind-urumi", namespace="store-shop",
+                             release="shop", url="http://shop.localhost/", status="ready"))
+    add_store(kube, "shop", owner="alice")  # labelled by a create on another machine
+    add_store(kube, "other", owner="bob")
+    stores, _ = refresh_stores(registry=registry, kube=kube, cluster="kind-urumi")
+    assert {s.name: s.owner for s in stores} == {"shop": "alice", "other": "bob"}
+    assert registry.get_store("kind-urumi", "shop").owner == "alice"
