@@ -579,3 +579,15 @@ def test_the_per_revision_record_forgets_revisions_helm_no_longer_has(kube):
     values.record_revision_user_values(kube, NS, "shop", {3: {"00.yaml": "b: 2\n"}}, live={2, 3})
     assert values.revision_user_values(kube, NS, 1) is None
     assert values.revision_user_values(kube, NS, 3) == {"00.yaml": "b: 2\n"}
+
+
+def test_the_values_diff_names_a_changed_credential_but_never_prints_it():
+    from urumi_cli.actions.values import values_diff
+
+    current = {"smtp": {"password": "old-pw", "host": "a"}, "apiToken": "t1", "existingSecret": "store-credentials"}
+    proposed = {"smtp": {"password": "new-pw", "host": "b"}, "apiToken": "t1", "existingSecret": "store-credentials"}
+    assert values_diff(current, proposed) == [
+        {"key": "smtp.host", "current": "a", "proposed": "b"},
+        {"key": "smtp.password", "current": "(hidden)", "proposed": "(hidden)"}]
+    assert values_diff({}, {"db": {"rootPassword": "x"}}) == [
+        {"key": "db.rootPassword", "current": None, "proposed": "(hidden)"}]

@@ -3,6 +3,7 @@ kept in a Secret of the store's namespace so a retry without -f applies them aga
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from urumi_cli.actions.contract import SECRET_NAME, USER_VALUES_SECRET
@@ -98,10 +99,20 @@ def _flat(values: dict, prefix: str = "") -> dict[str, object]:
     return flat
 
 
+# A value whose name says it is a credential (a password someone put in a -f file) is shown as
+# changed, never printed: secrets reach output only when asked for (`store credentials`).
+_SECRET_NAME = re.compile(r"(password|passwd|secret|token|salt|apikey|api_key|privatekey|private_key)$", re.I)
+HIDDEN = "(hidden)"
+
+
 def values_diff(current: dict, proposed: dict) -> list[dict]:
     """Changed leaves as {"key": dotted.path, "current": old or None, "proposed": new or None}."""
     old, new = _flat(current), _flat(proposed)
-    return [{"key": key, "current": old.get(key), "proposed": new.get(key)}
+
+    def shown(key: str, value):
+        return HIDDEN if value is not None and _SECRET_NAME.search(key.rsplit(".", 1)[-1]) else value
+
+    return [{"key": key, "current": shown(key, old.get(key)), "proposed": shown(key, new.get(key))}
             for key in sorted(set(old) | set(new)) if old.get(key) != new.get(key)]
 
 
