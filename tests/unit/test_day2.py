@@ -591,3 +591,15 @@ def test_the_values_diff_names_a_changed_credential_but_never_prints_it():
         {"key": "smtp.password", "current": "(hidden)", "proposed": "(hidden)"}]
     assert values_diff({}, {"db": {"rootPassword": "x"}}) == [
         {"key": "db.rootPassword", "current": None, "proposed": "(hidden)"}]
+
+
+def test_an_upgrade_first_recovers_a_release_an_interrupted_helm_left_pending(make_store, upgrade, helm, kube):
+    make_store()
+    upgrade(versions=(("woocommerce", "11.0.2"),))
+    # a Ctrl-C'd upgrade left revision 3 pending (helm's lock on the release)
+    helm.releases["shop"] = Release("shop", NS, "pending-upgrade", 3)
+    helm.revisions["shop"].append(Release("shop", NS, "pending-upgrade", 3))
+    result = upgrade(versions=(("storefront", "4.6.3"),))
+    assert helm.called("rollback") == [("rollback", "shop", 2)]  # to the last revision that worked
+    assert result.upgraded and result.revision == 5
+    assert _values_given(helm)["setup"] == {"woocommerceVersion": "11.0.2", "storefrontVersion": "4.6.3"}
