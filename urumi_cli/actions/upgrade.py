@@ -123,6 +123,8 @@ class _Upgrade:
     clock: object
     deadline: float
     release: object  # the release before the upgrade
+    live: set = field(default_factory=set)  # the revisions helm has
+    kept_before: dict = field(default_factory=dict)  # the kept -f files before the upgrade
 
     @property
     def name(self) -> str:
@@ -159,12 +161,16 @@ class _Upgrade:
                               f"roll it back with `urumi store rollback {name}`, or upgrade again") from None
         except UrumiError as err:
             raise self._fall_back(err, fallback) from None
-        self._keep_values(keep, revision)
-        # The store runs the new revision either way: a lost event is a note, not a failed upgrade.
-        note = events.record_quietly(self.kube, name, events.new_event(
-            events.UPGRADED, revision=revision, message=f"from revision {self.release.revision}"))
+        # The store runs the new revision either way: a lost record is a note, not a failed upgrade.
+        notes = []
+        try:
+            self._keep_values(keep, revision)
+        except UrumiError as err:
+            notes.append(f"could not keep the values files of store {name} for later upgrades: {err.message}")
+        notes.append(events.record_quietly(self.kube, name, events.new_event(
+            events.UPGRADED, revision=revision, message=f"from revision {self.release.revision}")))
         mark(self.registry, target, name, StoreStatus.READY, "")
-        return UpgradeResult(name, self.release.revision, revision, upgraded=True, notes=[n for n in [note] if n])
+        return UpgradeResult(name, self.release.revision, revision, upgraded=True, notes=[n for n in notes if n])
 
     def _keep_values(self, paths: list[str], revision: int | None) -> None:
         """The -f files and versions of a successful upgrade are the store's values from now on
