@@ -27,6 +27,13 @@ def urumi_home() -> Path:
     return Path(user_data_dir("urumi", appauthor=False))
 
 
+def config_file() -> Path:
+    """$XDG_CONFIG_HOME/urumi/config.yaml (platformdirs: ~/.config/urumi/config.yaml on Linux)."""
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("urumi", appauthor=False)) / "config.yaml"
+
+
 def _package_data() -> Path:
     return Path(__file__).resolve().parent / "_data"
 

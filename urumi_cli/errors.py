@@ -13,7 +13,9 @@ EXIT_USAGE = 2
 EXIT_ENVIRONMENT = 3
 EXIT_NOT_FOUND = 4
 EXIT_TIMEOUT = 5
-EXIT_BAD_ARCHIVE = 6  # `store restore`: the archive is corrupt, truncated or not urumi's
+EXIT_BAD_ARCHIVE = 8  # `store restore`: the archive is corrupt, truncated or not urumi's
+EXIT_ROLLED_BACK = 6  # `store upgrade` failed and urumi rolled it back: the store serves its previous revision
+EXIT_LIMIT = 7  # a guardrail refused: a store limit or the cool-down between creates
 EXIT_INTERRUPTED = 130
 
 
@@ -69,6 +71,18 @@ class Conflict(UrumiError):
 
 class OperationFailed(UrumiError):
     pass
+
+
+class RolledBack(OperationFailed):
+    """An upgrade failed and the automatic rollback succeeded: the store works, the change did not."""
+
+    exit_code = EXIT_ROLLED_BACK
+
+
+class LimitReached(UrumiError):
+    """A guardrail (max stores per cluster or per owner, the cool-down between creates) refused."""
+
+    exit_code = EXIT_LIMIT
 
 
 class TimedOut(UrumiError):

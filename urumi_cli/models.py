@@ -40,6 +40,7 @@ class Store:
     created_at: str = ""
     ready_at: str | None = None
     updated_at: str = ""
+    owner: str = ""  # `store create --owner`: whose store it is, for the per-owner guardrails
 
     @property
     def id(self) -> str:
@@ -58,7 +59,7 @@ class Store:
 
 
 _STORE_JSON_ORDER = ("name", "id", "type", "namespace", "status", "url", "created_at", "ready_at",
-                     "message", "cluster", "env", "release", "updated_at")
+                     "message", "cluster", "env", "release", "updated_at", "owner")
 
 
 @functools.lru_cache(maxsize=None)

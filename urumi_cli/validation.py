@@ -90,3 +90,43 @@ def validate_context_name(value: str) -> str:
     if not value or value.startswith("-") or any(c in value for c in "\n\r\0"):
         raise UsageError(f"invalid context name {value!r}", "pass the name of a context in your kubeconfig")
     return value
+
+
+# An image tag's alphabet (the OCI distribution spec), which also covers plugin versions like 9.1.2.
+_VERSION = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,127}$")
+
+
+def parse_set_versions(values: list[str]) -> tuple[tuple[str, str], ...]:
+    """`--set-version wordpress=7.0.4-php8.3-apache` values -> ((component, version), ...)."""
+    pairs: dict[str, str] = {}
+    for value in values:
+        component, sep, version = value.partition("=")
+        component = component.strip()
+        if not sep or not component or not version:
+            raise UsageError(f"invalid --set-version {value!r}", "write it as COMPONENT=VERSION, e.g. woocommerce=9.1.2")
+        if not _VERSION.fullmatch(version):
+            raise UsageError(f"invalid version {version!r} for {component}",
+                             "use letters, digits and . _ - + only (an image tag or a release number)")
+        if component in pairs:
+            raise UsageError(f"--set-version {component} given twice", "pass each component once")
+        pairs[component] = version
+    return tuple(pairs.items())
+
+
+def validate_component(value: str | None) -> str | None:
+    from urumi_cli.models import COMPONENT_ORDER
+
+    if value is None or value in COMPONENT_ORDER:
+        return value
+    raise UsageError(f"unknown component {value!r}", f"choose one of: {', '.join(COMPONENT_ORDER)}")
+
+
+# A Kubernetes label value: it is stored as the namespace's urumi.dev/owner label.
+_LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$")
+
+
+def validate_owner(value: str) -> str:
+    if not _LABEL_VALUE.fullmatch(value or ""):
+        raise UsageError(f"invalid owner {value!r}: must be a Kubernetes label value",
+                         "at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit")
+    return value

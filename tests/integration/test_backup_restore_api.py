@@ -64,11 +64,11 @@ def test_backup_and_restore_decided_from_the_api(urumi, control_plane, tmp_path)
     assert result.returncode == 1
     assert "store bk already exists" in one_error_line(result.stderr)
 
-    # A corrupted archive: exit 6, and no namespace was created for the new name.
+    # A corrupted archive: exit 8, and no namespace was created for the new name.
     bad = tmp_path / "bad.tar"
     bad.write_bytes(good.read_bytes().replace(b"SELECT 1;", b"SELECT 2;"))  # one byte of the dump
     result = urumi.run("store", "restore", "copy", "--from", str(bad))
-    assert result.returncode == 6, result.stderr
+    assert result.returncode == 8, result.stderr
     assert one_error_line(result.stderr).startswith(f"error: archive {bad}: database.sql fails its checksum")
     assert cp.kubectl("get", "namespace", "store-copy", check=False).returncode != 0
 

@@ -166,13 +166,13 @@ def test_a_corrupted_archive_is_refused_before_anything_changes(rc):
     sql(rc, "bk2", "INSERT INTO urumi_probe VALUES (2, 'after-backup')")
 
     result = restore(rc, "bk3", bad)
-    assert result.returncode == 6, result.stderr
+    assert result.returncode == 8, result.stderr
     lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and "database.sql fails its checksum" in lines[0], result.stderr
     assert rc.kubectl("get", "namespace", "store-bk3", check=False).returncode != 0
 
     result = restore(rc, "bk2", bad, "--force", "--yes")
-    assert result.returncode == 6, result.stderr
+    assert result.returncode == 8, result.stderr
     assert sql(rc, "bk2", "SELECT COUNT(*) FROM urumi_probe") == "2"  # nothing was loaded
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from urumi_cli.adapters.helm import Release
+from urumi_cli.adapters.kube_transport import ConflictError, NotFoundError
 from urumi_cli.adapters.runner import CommandError, CommandResult
 from urumi_cli.adapters.tools import ToolVersion
 from urumi_cli.models import ComponentState
@@ -241,6 +242,14 @@ class FakeKube:
         self.calls: list[tuple] = []
         self.stuck: dict | None = None  # namespace object wait_namespace_gone reports as still there
         self.logs: dict[tuple[str, str, str], str] = {}  # (namespace, pod, container) -> what it printed
+        self.config_maps: dict[tuple[str, str], dict] = {}  # (namespace, name) -> the object
+        # Following logs: a container's current run (new_container_run starts the next), and the
+        # containers that stopped (the API server then ends a follow stream).
+        self.log_runs: dict[tuple[str, str, str], int] = {}
+        self.logs_ended: set[tuple[str, str, str]] = set()
+        self.log_errors: dict[tuple[str, str, str], Exception] = {}  # what the API answers instead of a log
+        self._log_lock = threading.Lock()
+        self._rv = 100
         self.closed = threading.Event()
 
     def _record(self, *call):
@@ -293,10 +302,74 @@ class FakeKube:
     def read_secret(self, namespace, name):
         return copy.deepcopy(self.secrets.get((namespace, name)))
 
+    # ConfigMaps with the API server's optimistic concurrency: a replace at a stale
+    # resourceVersion is a 409, a create of an existing one too, anything in a missing namespace 404.
+    def get_config_map(self, namespace, name):
+        self._record("get_config_map", namespace, name)
+        return copy.deepcopy(self.config_maps.get((namespace, name)))
+
+    def _store_config_map(self, namespace, name, data, labels):
+        self._rv += 1
+        obj = {"apiVersion": "v1", "kind": "ConfigMap", "data": dict(data),
+               "metadata": {"name": name, "namespace": namespace, "labels": dict(labels),
+                            "resourceVersion": str(self._rv)}}
+        self.config_maps[(namespace, name)] = obj
+        return copy.deepcopy(obj)
+
+    def create_config_map(self, namespace, name, data, labels):
+        self._record("create_config_map", namespace, name)
+        if namespace not in self.namespaces:
+            raise NotFoundError(f'namespaces "{namespace}" not found')
+        if (namespace, name) in self.config_maps:
+            raise ConflictError(f'configmaps "{name}" already exists')
+        return self._store_config_map(namespace, name, data, labels)
+
+    def replace_config_map(self, namespace, name, data, labels, resource_version):
+        self._record("replace_config_map", namespace, name, resource_version)
+        current = self.config_maps.get((namespace, name))
+        if current is None:
+            raise NotFoundError(f'configmaps "{name}" not found')
+        if current["metadata"]["resourceVersion"] != resource_version:
+            raise ConflictError(f'Operation cannot be fulfilled on configmaps "{name}": the object has been modified')
+        return self._store_config_map(namespace, name, data, labels)
+
     def read_log(self, namespace, pod, *, container, tail_lines=20, previous=False):
         self._record("read_log", namespace, pod, container, previous)
         lines = self.logs.get((namespace, pod, container), "").splitlines()
         return "\n".join(lines[-tail_lines:])
+
+    def new_container_run(self, namespace, pod, container, text) -> None:
+        """The container restarted: its log is now the new run's (a follow of the old run ends)."""
+        key = (namespace, pod, container)
+        with self._log_lock:
+            self.log_runs[key] = self.log_runs.get(key, 0) + 1
+            self.logs[key] = text
+            self.logs_ended.discard(key)
+
+    def stream_log(self, namespace, pod, *, container, follow=False, since_seconds=None, tail_lines=None):
+        self._record("stream_log", namespace, pod, container, follow, since_seconds, tail_lines)
+        if not any(p["metadata"]["name"] == pod for p in self.objects.get(namespace, {}).get("pods", [])):
+            raise NotFoundError(f'pods "{pod}" not found')
+        key = (namespace, pod, container)
+        if key in self.log_errors:
+            raise self.log_errors[key]
+        with self._log_lock:
+            run, lines = self.log_runs.get(key, 0), self.logs.get(key, "").splitlines()
+        sent = len(lines)
+        if tail_lines is not None:
+            lines = lines[-tail_lines:] if tail_lines else []
+        yield from lines
+        while follow and not self.closed.is_set():
+            with self._log_lock:
+                if self.log_runs.get(key, 0) != run:
+                    return  # that run's container is gone
+                ended = key in self.logs_ended
+                current = self.logs.get(key, "").splitlines()
+            yield from current[sent:]
+            sent = len(current)
+            if ended:
+                return
+            self.closed.wait(0.01)
 
     def delete_pod(self, namespace, name):
         self._record("delete_pod", namespace, name)
@@ -361,7 +434,12 @@ class FakeHelm:
         self.on_upgrade: Callable | None = None
         self.kube = kube
         self.objects_on_install: dict[str, list[dict]] | None = None  # what the chart "creates"
-        self.histories: dict[str, list[Release]] = {}  # release -> revisions, oldest first
+        self.histories: dict[str, list[Release]] = {}  # release -> revisions, oldest first (set by a test)
+        # What upgrade_install and rollback made, as helm records it: revisions, and per revision
+        # the objects the chart "created" and the values it was given (rollback brings both back).
+        self.revisions: dict[str, list[Release]] = {}
+        self.revision_objects: dict[tuple[str, int], dict] = {}
+        self.revision_values: dict[tuple[str, int], dict] = {}
 
     def names(self) -> list[str]:
         return [c[0] for c in self.calls]
@@ -386,23 +464,94 @@ class FakeHelm:
         self.releases[release] = Release(release, namespace, "deployed", (old.revision if old else 0) + 1)
         if self.kube is not None and self.objects_on_install is not None:
             self.kube.objects[namespace] = copy.deepcopy(self.objects_on_install)
+        supplied: dict = {}
+        for path in values_files:
+            supplied = _helm_merge(supplied, _yaml_file(path))
+        self._new_revision(release, namespace, "Install complete" if old is None else "Upgrade complete", supplied)
 
     def uninstall(self, release, *, namespace, target, timeout_s=300):
         self.calls.append(("uninstall", release))
         return self.releases.pop(release, None) is not None
 
+    def _new_revision(self, release, namespace, description, supplied):
+        current = self.releases[release]
+        made = self.revisions.setdefault(release, [])
+        made[:] = [Release(r.name, r.namespace, "superseded" if r.status == "deployed" else r.status, r.revision,
+                           chart=r.chart, app_version=r.app_version, updated=r.updated, description=r.description)
+                   for r in made]
+        made.append(Release(release, namespace, "deployed", current.revision, chart="woocommerce-0.1.0",
+                            app_version="11.0.1", updated="2026-12-02T01:00:00.123456789Z", description=description))
+        if self.kube is not None:
+            self.revision_objects[(release, current.revision)] = copy.deepcopy(self.kube.objects.get(namespace, {}))
+        self.revision_values[(release, current.revision)] = supplied
+
     def history(self, release, *, namespace, target):
         self.calls.append(("history", release))
-        return list(self.histories.get(release, [r for r in [self.releases.get(release)] if r]))
+        if release in self.histories:
+            return list(self.histories[release])
+        if release in self.revisions:
+            return list(self.revisions[release])
+        return [r for r in [self.releases.get(release)] if r]
+
+    def get_values(self, release, *, namespace, target):
+        self.calls.append(("get_values", release))
+        current = self.releases[release]
+        return copy.deepcopy(self.revision_values.get((release, current.revision), {}))
 
     def rollback(self, release, *, namespace, target, revision=None, timeout_s=300):
         self.calls.append(("rollback", release, revision))
         old = self.releases[release]
         self.releases[release] = Release(release, namespace, "deployed", old.revision + 1)
+        back_to = revision or old.revision - 1
+        if self.kube is not None and (release, back_to) in self.revision_objects:
+            self.kube.objects[namespace] = copy.deepcopy(self.revision_objects[(release, back_to)])
+        if release in self.revisions:
+            self._new_revision(release, namespace, f"Rollback to {back_to}",
+                               copy.deepcopy(self.revision_values.get((release, back_to), {})))
 
     def test(self, release, *, namespace, target, timeout_s):
         self.calls.append(("test", release))
         return "Phase: Succeeded"
+
+
+def _yaml_file(path) -> dict:
+    """A values file as helm reads it; {} for what a test passes as an opaque file."""
+    import yaml
+
+    try:
+        with open(path) as f:
+            data = yaml.safe_load(f)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _helm_merge(base: dict, override: dict) -> dict:
+    """helm's coalescing of -f files (maps by key; anything else replaced; null deletes)."""
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if value is None:
+            out.pop(key, None)
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _helm_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+# -- the browser ---------------------------------------------------------------------------------
+class FakeBrowser:
+    """Implements adapters.browser.Browser: records the URLs; `available` is whether this
+    "machine" has a browser (the real one returns False when webbrowser finds none)."""
+
+    def __init__(self, available: bool = True):
+        self.available = available
+        self.opened: list[str] = []
+
+    def open(self, url):
+        if self.available:
+            self.opened.append(url)
+        return self.available
 
 
 # -- streams for Rich that follow sys.stdout/sys.stderr at write time (CliRunner swaps them) ----

@@ -249,7 +249,7 @@ def test_a_bad_archive_is_refused(good_archive, tmp_path, case):
     work.mkdir()
     with pytest.raises(ArchiveInvalid) as caught:
         verify_archive(good_archive, work)
-    assert words in caught.value.message and caught.value.exit_code == errors.EXIT_BAD_ARCHIVE == 6
+    assert words in caught.value.message and caught.value.exit_code == errors.EXIT_BAD_ARCHIVE == 8
 
 
 def test_an_archive_of_another_type_is_refused_with_type(good_archive, tmp_path):
@@ -406,7 +406,7 @@ def test_cli_backup_json(cli, kube, pod_exec, tmp_path):
 
 
 @pytest.mark.parametrize("case", ["a flipped byte in the dump", "truncated", "not a tar"])
-def test_cli_restore_of_a_bad_archive_is_one_line_exit_6_and_never_reaches_the_cluster(cli, good_archive, case):
+def test_cli_restore_of_a_bad_archive_is_one_line_exit_8_and_never_reaches_the_cluster(cli, good_archive, case):
     CORRUPTIONS[case][0](good_archive)
     cli.cluster_calls = 0
     calls_before = len(cli.kube.calls)

@@ -151,7 +151,7 @@ def test_store_list_json_and_yaml_shape(cli):
     data = json.loads(cli("store", "list", "-o", "json").stdout)
     assert [d["name"] for d in data] == ["existing"]
     assert list(data[0]) == ["name", "id", "type", "namespace", "status", "url", "created_at", "ready_at",
-                             "message", "cluster", "env", "release", "updated_at"]
+                             "message", "cluster", "env", "release", "updated_at", "owner"]
     assert yaml.safe_load(cli("store", "list", "-o", "yaml").stdout) == data
     assert cli("store", "list", "-o", "json", "--context", "kind-elsewhere").stdout == "[]\n"
     assert len(json.loads(cli("store", "list", "-o", "json", "-A", "--context", "kind-elsewhere").stdout)) == 1

@@ -12,6 +12,7 @@ import time
 import pytest
 
 from fakes import ScriptedSource, ready_objects
+from urumi_cli.actions.contract import LABEL_NAME, LABEL_TYPE, MANAGED_BY
 from urumi_cli.adapters.registry import Registry
 from urumi_cli.dashboard.board import Board
 from urumi_cli.dashboard.fleet import Fleet
@@ -226,7 +227,8 @@ def test_create_from_the_page_publishes_the_terminals_lines_and_ends_ready(clien
     assert final["steps"][2]["text"] == "helm applied woocommerce chart"
     assert [(c["name"], c["state"]) for c in final["components"]] == [
         ("database", "ready"), ("web", "ready"), ("setup", "ready")]
-    assert ("upgrade_install", "shop") == helm.calls[-1][:2]
+    # the last call reads the new revision for the store's event log
+    assert [("upgrade_install", "shop"), ("status", "shop")] == [c[:2] for c in helm.calls[-2:]]
 
     state = wait_for("the store in the list", lambda: [
         s for s in client.request("GET", "/api/state")[1]["stores"] if s["status"] == "ready"])
@@ -441,3 +443,17 @@ def test_the_web_reporter_has_the_terminal_reporters_lines():
     assert final["components"] == [{"name": "database", "state": "ready", "detail": "1/1 ready"},
                                    {"name": "web", "state": "failed", "detail": "ErrImagePull: boom"}]
     assert published.qsize() == 6  # every change, the repeated component list excepted, then close
+
+
+def test_a_create_from_the_page_is_held_to_the_config_files_store_limit(client, kube, helm, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    (tmp_path / "xdg" / "urumi").mkdir(parents=True)
+    (tmp_path / "xdg" / "urumi" / "config.yaml").write_text("limits:\n  max_stores: 1\n")
+    kube.add_namespace("store-first", {MANAGED_BY: "urumi", LABEL_NAME: "first", LABEL_TYPE: "woocommerce"})
+    response, _ = client.request("POST", "/api/stores", body={"name": "shop", "type": "woocommerce"})
+    assert response.status == 202
+    final = wait_for("the create to finish", lambda: next(
+        (o for o in client.request("GET", "/api/state")[1]["ops"] if o["state"] != "running"), None))
+    assert final["state"] == "failed", final
+    assert "store limit reached: cluster" in json.dumps(final) and "max_stores is 1" in json.dumps(final)
+    assert helm.calls == [] and "store-shop" not in kube.namespaces

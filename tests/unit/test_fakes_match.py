@@ -17,6 +17,8 @@ import pytest
 
 import urumi_cli
 from fakes import FakeHelm, FakeKube, FakePodExec, FakeRunner, RecordingReporter, ScriptedSource
+from fakes import FakeBrowser, FakeHelm, FakeKube, FakeRunner, RecordingReporter, ScriptedSource
+from urumi_cli.adapters.browser import Browser
 from urumi_cli.adapters.helm import Helm
 from urumi_cli.adapters.kube import KubeClient
 from urumi_cli.adapters.kube_exec import PodExec
@@ -42,7 +44,7 @@ def called(receiver: str, roots) -> set[str]:
 WATCH_LOOP = [SOURCE / "adapters" / "watching.py"]  # FakeKube is also the watch loop's ResourceSource
 SEAMS = {
     "FakeKube": (FakeKube, [KubeClient], called("kube", ACTIONS) | called("source", WATCH_LOOP),
-                 {"add_namespace", "called"}),
+                 {"add_namespace", "called", "new_container_run"}),
     "FakeHelm": (FakeHelm, [Helm], called("helm", ACTIONS), {"names", "called"}),
     "FakeRunner": (FakeRunner, [CommandRunner, SubprocessRunner], called("runner", [SOURCE / "adapters"]),
                    {"on", "argvs"}),
@@ -51,6 +53,7 @@ SEAMS = {
     "FakePodExec": (FakePodExec, [PodExec], called("pod_exec", ACTIONS), {"called"}),
     "ScriptedSource": (ScriptedSource, [ResourceSource], called("source", WATCH_LOOP),
                        {"script_list", "push", "lists_of"}),
+    "FakeBrowser": (FakeBrowser, [Browser], called("browser", [SOURCE / "cli"]), set()),
 }
 
 
@@ -88,6 +91,7 @@ def test_the_call_sites_are_found():
     assert {"step", "done", "components", "close"} == SEAMS["RecordingReporter"][2]
     assert {"list", "watch"} == SEAMS["ScriptedSource"][2]
     assert SEAMS["FakePodExec"][2] == {"run"}
+    assert {"open"} == SEAMS["FakeBrowser"][2]
 
 
 @pytest.mark.parametrize("fake_name", SEAMS)

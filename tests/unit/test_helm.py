@@ -200,3 +200,43 @@ def test_unclassified_error_carries_the_command_and_last_error_line():
     explained = explain_helm_error(_err("Error: INSTALLATION FAILED: context deadline exceeded\n"), release="shop")
     assert "helm upgrade --install shop /c" in explained.message
     assert "context deadline exceeded" in explained.message
+
+
+# `helm history m1 -o json` of a store whose upgrade urumi rolled back (helm v3 of testbin, recorded).
+HISTORY_JSON = (
+    '[{"revision":1,"updated":"2026-12-02T01:18:30.671668628Z","status":"superseded","chart":"woocommerce-0.1.0",'
+    '"app_version":"11.0.1","description":"Install complete"},'
+    '{"revision":2,"updated":"2026-12-02T01:18:34.577946895Z","status":"superseded","chart":"woocommerce-0.1.0",'
+    '"app_version":"11.0.1","description":"Upgrade complete"},'
+    '{"revision":3,"updated":"2026-12-02T01:18:37.42505716Z","status":"deployed","chart":"woocommerce-0.1.0",'
+    '"app_version":"11.0.1","description":"Rollback to 1"}]')
+
+
+def test_history_reads_every_field_of_each_revision(runner, helm3):
+    runner.on(["helm", "history"], stdout=HISTORY_JSON)
+    revisions = helm3.history("shop", namespace="store-shop", target=TARGET)
+    assert runner.argvs() == [["helm", "history", "shop", "--output", "json", *KUBE, "--namespace", "store-shop"]]
+    assert [(r.revision, r.status, r.description) for r in revisions] == [
+        (1, "superseded", "Install complete"), (2, "superseded", "Upgrade complete"), (3, "deployed", "Rollback to 1")]
+    assert revisions[0].chart == "woocommerce-0.1.0" and revisions[0].app_version == "11.0.1"
+    assert revisions[2].updated == "2026-12-02T01:18:37.42505716Z"
+
+
+def test_history_of_an_unknown_release_is_empty(runner, helm3):
+    runner.on(["helm", "history"], returncode=1, stderr="Error: release: not found\n")
+    assert helm3.history("shop", namespace="store-shop", target=TARGET) == []
+
+
+def test_get_values_argv_and_a_release_without_values(runner, helm3):
+    runner.on(["helm", "get", "values"], stdout='{"web":{"image":{"tag":"7.0.4"}},"domain":"localhost"}\n')
+    assert helm3.get_values("shop", namespace="store-shop", target=TARGET) == {
+        "web": {"image": {"tag": "7.0.4"}}, "domain": "localhost"}
+    assert runner.argvs() == [["helm", "get", "values", "shop", "--output", "json", *KUBE, "--namespace", "store-shop"]]
+    runner.on(["helm", "get", "values"], stdout="null\n")  # what helm prints for no user-supplied values
+    assert helm3.get_values("shop", namespace="store-shop", target=TARGET) == {}
+
+
+def test_rollback_to_a_revision_puts_it_after_the_release(runner, helm3):
+    runner.on(["helm", "rollback"])
+    helm3.rollback("shop", namespace="store-shop", target=TARGET, revision=2, timeout_s=300)
+    assert runner.argvs() == [["helm", "rollback", "shop", "2", *KUBE, "--namespace", "store-shop", "--timeout", "300s"]]

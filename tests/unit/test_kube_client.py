@@ -678,3 +678,70 @@ def test_delete_pod_ignores_404_but_not_other_errors(api, kube):
     with pytest.raises(Forbidden):
         kube.delete_pod("store-shop", "shop-mariadb-0")
     assert [r.method for r in api.sent()] == ["DELETE"] * 3
+
+
+# -- config maps (the store's event log) ------------------------------------------------------------
+CM_PATH = "/api/v1/namespaces/store-shop/configmaps"
+
+
+def test_get_config_map_and_404_is_none(api, kube):
+    obj = {"kind": "ConfigMap", "metadata": {"name": "urumi-events", "resourceVersion": "41"}, "data": {"k": "v"}}
+    api.on("GET", f"{CM_PATH}/urumi-events", Reply(body=obj), Reply(404, status(404, "not found", "NotFound")))
+    assert kube.get_config_map("store-shop", "urumi-events") == obj
+    assert kube.get_config_map("store-shop", "urumi-events") is None
+
+
+def test_create_config_map_posts_it_and_an_existing_one_is_a_conflict(api, kube):
+    api.on("POST", CM_PATH, lambda req: Reply(201, req.json),
+           Reply(409, status(409, 'configmaps "urumi-events" already exists', "AlreadyExists")))
+    kube.create_config_map("store-shop", "urumi-events", {"events.json": "[]"}, {"app": "urumi"})
+    assert api.sent("POST")[0].json == {"apiVersion": "v1", "kind": "ConfigMap",
+                                        "metadata": {"name": "urumi-events", "labels": {"app": "urumi"}},
+                                        "data": {"events.json": "[]"}}
+    with pytest.raises(ConflictError, match="already exists"):
+        kube.create_config_map("store-shop", "urumi-events", {}, {})
+
+
+def test_replace_config_map_sends_the_resource_version_and_a_stale_one_is_a_conflict(api, kube):
+    modified = 'Operation cannot be fulfilled on configmaps "urumi-events": the object has been modified'
+    api.on("PUT", f"{CM_PATH}/urumi-events", lambda req: Reply(200, req.json), Reply(409, status(409, modified)),
+           Reply(404, status(404, "not found")))
+    kube.replace_config_map("store-shop", "urumi-events", {"events.json": "[1]"}, {"a": "b"}, "41")
+    assert api.sent("PUT")[0].json["metadata"] == {"name": "urumi-events", "labels": {"a": "b"}, "resourceVersion": "41"}
+    with pytest.raises(ConflictError, match="has been modified"):
+        kube.replace_config_map("store-shop", "urumi-events", {}, {}, "41")
+    with pytest.raises(NotFoundError):
+        kube.replace_config_map("store-shop", "urumi-events", {}, {}, "41")
+
+
+def test_stream_log_follows_and_keeps_empty_lines_and_lines_split_across_chunks(api, kube):
+    path = "/api/v1/namespaces/store-shop/pods/shop-web-1/log"
+    api.on("GET", path, Stream([b"first\n\nsec", b"ond\nno newline at the end \xff"]))
+    lines = list(kube.stream_log("store-shop", "shop-web-1", container="wordpress", follow=True, since_seconds=600,
+                                 tail_lines=0))
+    assert lines == ["first", "", "second", "no newline at the end \ufffd"]
+    assert api.sent()[0].query == {"container": "wordpress", "follow": "true", "sinceSeconds": "600", "tailLines": "0"}
+
+
+def test_stream_log_without_options_sends_the_container_only(api, kube):
+    api.on("GET", "/api/v1/namespaces/a/pods/p/log", Reply(raw=b"x\n", content_type="text/plain"))
+    assert list(kube.stream_log("a", "p", container="c")) == ["x"]
+    assert api.sent()[0].query == {"container": "c"}
+
+
+def test_stream_log_errors_are_urumi_errors(api, kube):
+    api.on("GET", "/api/v1/namespaces/a/pods/p/log", Reply(404, status(404, 'pods "p" not found')),
+           Reply(400, status(400, 'container "c" in pod "p" is waiting to start: ContainerCreating')))
+    with pytest.raises(NotFoundError, match='pods "p" not found'):
+        list(kube.stream_log("a", "p", container="c", follow=True))
+    with pytest.raises(OperationFailed, match="waiting to start"):
+        list(kube.stream_log("a", "p", container="c"))
+
+
+def test_stream_log_cut_mid_stream_is_cluster_unreachable_after_the_lines_sent(api, kube):
+    api.on("GET", "/api/v1/namespaces/a/pods/p/log", Stream([b"one\n"], broken=True))
+    got = []
+    with pytest.raises(ClusterUnreachable, match="while reading the log of p"):
+        for line in kube.stream_log("a", "p", container="c", follow=True):
+            got.append(line)
+    assert got == ["one"]

@@ -231,7 +231,7 @@ def test_records_are_plain_store_fields(registry):
     registry.put_store(_store("shop"))
     doc = next(iter(json.loads(registry.path.read_text())["stores"].values()))
     assert set(doc) == {"name", "type", "cluster", "namespace", "release", "url", "status", "message", "env",
-                        "created_at", "ready_at", "updated_at"}
+                        "created_at", "ready_at", "updated_at", "owner"}
     assert Path(registry.lock_path).name == "registry.json.lock"
 
 

@@ -62,7 +62,8 @@ def test_records_provisioning_before_helm_and_ready_after(create, registry, helm
     assert record.status == "ready" and record.ready_at and record.message == ""
     assert record.url == "http://shop.localhost/" and record.namespace == "store-shop" and record.release == "shop"
     assert result.store == record
-    assert helm.names() == ["upgrade_install"]  # a fresh namespace has no release to ask about
+    # a fresh namespace has no release to ask about; the status after the wait is for the event log
+    assert helm.names() == ["upgrade_install", "status"]
     chart, values = helm.calls[0][2], helm.calls[0][3]
     assert Path(chart).name == "woocommerce"
     assert Path(values[0]).name == "values-local.yaml" and Path(values[1]).name == "urumi-values.yaml"
@@ -99,6 +100,8 @@ def test_generated_secrets_never_leave_the_kubernetes_secret(store_type, registr
         kube.objects["store-shop"] = ready_objects("shop")
 
     runner.on(["helm", "upgrade"], action=upgrade)
+    # read after the wait, for the revision in the store's event log
+    runner.on(["helm", "status"], stdout=json.dumps({"info": {"status": "deployed"}, "version": 1}))
     options = CreateOptions(name="shop", type=store_type, target=TARGET, timeout_s=20)
     create_store(options, registry=registry, helm=Helm(runner), kube=kube, reporter=reporter,
                  locks_dir=tmp_path / "locks")
@@ -117,7 +120,7 @@ def test_generated_secrets_never_leave_the_kubernetes_secret(store_type, registr
     assert len(generated) == 1 and "store-credentials" in generated[0]
     assert private == [0o700]
     assert not any(Path(path).exists() for path in captured if Path(path).name == "urumi-values.yaml")
-    argv = runner.argvs()[-1]
+    [argv] = [argv for argv in runner.argvs() if argv[1] == "upgrade"]
     assert argv[:4] == ["helm", "upgrade", "--install", "shop"] and Path(argv[4]).name == store_type.value
     assert argv[argv.index("--namespace") + 1] == "store-shop"
     assert argv[argv.index("--kube-context") + 1] == "kind-urumi"
@@ -216,7 +219,7 @@ def test_a_release_left_by_a_killed_helm_is_recovered_before_the_upgrade(create,
     statuses = {1: "superseded", 2: "deployed", 3: state}
     helm.histories["shop"] = [Release("shop", "store-shop", statuses[r], r) for r in history]
     create()
-    assert helm.names() == calls + ["upgrade_install"]
+    assert helm.names() == calls + ["upgrade_install", "status"]
     if "rollback" in calls:
         assert helm.called("rollback")[0][2] == 2  # to the last revision that worked, not the previous one
 

@@ -16,12 +16,18 @@ MANAGED_BY = "app.kubernetes.io/managed-by"
 LABEL_NAME = "urumi.dev/store-name"
 LABEL_ID = "urumi.dev/store-id"
 LABEL_TYPE = "urumi.dev/store-type"
+LABEL_OWNER = "urumi.dev/owner"  # `store create --owner`; the per-owner limits count these labels
 ANNOTATION_URL = "urumi.dev/url"
 ANNOTATION_ENV = "urumi.dev/env"
 ANNOTATION_CREATED = "urumi.dev/created-at"
 SECRET_NAME = "store-credentials"
 # The values files a user passed with -f, kept so a retry without -f applies them again.
 USER_VALUES_SECRET = "urumi-user-values"
+# The kept -f files of each revision since the first upgrade, so a rollback brings back that
+# revision's files too (keys r<revision>.<file>).
+USER_VALUES_HISTORY_SECRET = "urumi-user-values-history"
+# urumi's own event log of a store (created, upgraded, rolled back, failed...): actions/events.py.
+EVENTS_CONFIGMAP = "urumi-events"
 STORE_SELECTOR = f"{MANAGED_BY}=urumi,{LABEL_NAME}"
 # Every pod of both charts meets `restricted` (charts/README.md): enforce it, so a values override
 # that asks for more privilege fails at admission (a FailedCreate urumi reports) instead of running.
@@ -46,8 +52,21 @@ def store_url(name: str, env: str, domain: str) -> str:
     return f"{scheme}://{name}.{domain}/"
 
 
-def namespace_labels(name: str, store_type: str) -> dict[str, str]:
-    return {MANAGED_BY: "urumi", LABEL_NAME: name, LABEL_ID: name, LABEL_TYPE: store_type, **POD_SECURITY}
+def domain_of(store_url: str, name: str) -> str:
+    """The --domain a store was created with, read back from its URL (<name>.<domain>)."""
+    from urllib.parse import urlsplit
+
+    from urumi_cli.config import LOCAL_DOMAIN
+
+    host = urlsplit(store_url).hostname or ""
+    return host[len(name) + 1:] if host.startswith(f"{name}.") else LOCAL_DOMAIN
+
+
+def namespace_labels(name: str, store_type: str, owner: str = "") -> dict[str, str]:
+    labels = {MANAGED_BY: "urumi", LABEL_NAME: name, LABEL_ID: name, LABEL_TYPE: store_type, **POD_SECURITY}
+    if owner:
+        labels[LABEL_OWNER] = owner
+    return labels
 
 
 def namespace_annotations(store: Store) -> dict[str, str]:
@@ -83,7 +102,8 @@ def store_from_namespace(ns: dict, cluster: str) -> Store:
     name = labels[LABEL_NAME]
     return Store(name=name, type=labels.get(LABEL_TYPE, ""), cluster=cluster, namespace=meta["name"], release=name,
                  url=notes.get(ANNOTATION_URL, ""), env=notes.get(ANNOTATION_ENV, "local"),
-                 created_at=notes.get(ANNOTATION_CREATED) or meta.get("creationTimestamp", ""))
+                 created_at=notes.get(ANNOTATION_CREATED) or meta.get("creationTimestamp", ""),
+                 owner=labels.get(LABEL_OWNER, ""))
 
 
 def namespace_conditions(ns: dict) -> str:

@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Callable
 
 from urumi_cli import config
-from urumi_cli.actions import contract, recovery, values
+from urumi_cli.actions import contract, events, guardrails, recovery, values
 from urumi_cli.actions.contract import LABEL_NAME, MANAGED_BY, SECRET_NAME, USER_VALUES_SECRET, now_iso
 from urumi_cli.actions.diagnostics import diagnose, explained, job_cause
 from urumi_cli.actions.engines import EngineSpec, engine_for
 from urumi_cli.actions.locking import store_lock
 from urumi_cli.actions.waiting import StoreFailed, wait_until_ready
-from urumi_cli.errors import Conflict, Interrupted, OperationFailed, TimedOut, UrumiError, UsageError
+from urumi_cli.errors import Conflict, Interrupted, LimitReached, OperationFailed, TimedOut, UrumiError, UsageError
 from urumi_cli.models import Store, StoreStatus, Target
 
 
@@ -36,6 +36,8 @@ class CreateOptions:
     timeout_s: float = config.DEFAULT_TIMEOUT_S
     wait: bool = True
     values_files: tuple[str, ...] = ()
+    owner: str = ""  # the namespace's urumi.dev/owner label
+    limits: guardrails.Limits | None = None  # checked when this create makes a new namespace
 
 
 @dataclass
@@ -148,10 +150,11 @@ def prepare_namespace(run: CreateRun) -> None:
         release=opts.name, url=contract.store_url(opts.name, opts.env, opts.domain),
         status=StoreStatus.PROVISIONING.value, message="installing", env=opts.env,
         created_at=run.record.created_at if run.record else now, updated_at=now,
+        owner=opts.owner or (run.record.owner if run.record else ""),
     )
     run.registry.put_store(run.store)
     run.reporter.step("namespace", f"namespace {run.namespace}")
-    labels = contract.namespace_labels(opts.name, run.engine.name)
+    labels = contract.namespace_labels(opts.name, run.engine.name, opts.owner)
     if run.namespace_obj is None:
         kube.create_namespace(run.namespace, labels)
     else:
@@ -164,6 +167,27 @@ def prepare_namespace(run: CreateRun) -> None:
         kube.put_secret(run.namespace, USER_VALUES_SECRET, values.read_user_values(opts.values_files), owned)
     run.reporter.done("namespace", f"namespace {run.namespace} labelled, "
                                    f"{'new' if fresh else 'existing'} credentials Secret")
+
+
+def check_limits(run: CreateRun) -> None:
+    run.reporter.step("limits", "checking the store limits")
+    guardrails.check(run.kube, run.opts.limits, name=run.name, owner=run.opts.owner, cluster=run.opts.target.context)
+    run.reporter.done("limits", "within the store limits")
+
+
+def claim_slot(run: CreateRun) -> None:
+    """Another CLI may have taken the last slot between our count and our namespace: count again."""
+    try:
+        guardrails.claim(run.kube, run.opts.limits, name=run.name, owner=run.opts.owner,
+                         cluster=run.opts.target.context)
+    except LimitReached:
+        guardrails.release_namespace(run.kube, run.registry, name=run.name, cluster=run.opts.target.context)
+        run.store = run.record = None  # nothing of this store is left to record
+        raise
+
+
+def _limited(run: CreateRun) -> bool:
+    return run.namespace_obj is None and run.opts.limits is not None and run.opts.limits.any
 
 
 def recover_release(run: CreateRun) -> None:
@@ -207,7 +231,9 @@ class Step:
 
 STEPS = (
     Step("check cluster", "checking the cluster", check_cluster),
+    Step("check limits", "checking the store limits", check_limits, _limited),
     Step("prepare namespace", "preparing the namespace", prepare_namespace, lambda r: r.plan != CONFIRM),
+    Step("claim slot", "claiming a slot under the store limits", claim_slot, _limited),
     Step("recover release", "recovering the release", recover_release,
          lambda r: r.plan == APPLY and recovery.needs_recovery(r.release)),
     Step("apply chart", "running helm", apply_chart, lambda r: r.plan == APPLY),
@@ -234,8 +260,23 @@ def create_store(opts: CreateOptions, *, registry, helm, kube, reporter, locks_d
                 _run_step(run, step)
         if not opts.wait:
             run.update(message="installed; not waiting (--no-wait)")
+        notes = []
+        if opts.wait and run.plan != CONFIRM:
+            notes = [n for n in [_record_outcome(run, events.CREATED, events.OK)] if n]
         store = run.store or run.record
-        return CreateResult(store, created=run.plan != CONFIRM, ready_observed_at=run.ready_observed_at)
+        return CreateResult(store, created=run.plan != CONFIRM, ready_observed_at=run.ready_observed_at,
+                            notes=notes)
+
+
+def _record_outcome(run: CreateRun, action: str, result: str, message: str = "") -> str | None:
+    """The store's event log gets the revision and its outcome (helm's history cannot tell a
+    revision that never became ready from one that did). A note, never an error, if that fails."""
+    try:
+        release = run.helm.status(run.name, namespace=run.namespace, target=run.opts.target)
+    except UrumiError:
+        release = None
+    event = events.new_event(action, result=result, revision=release.revision if release else None, message=message)
+    return events.record_quietly(run.kube, run.name, event)
 
 
 def _run_step(run: CreateRun, step: Step) -> None:
@@ -250,14 +291,18 @@ def _run_step(run: CreateRun, step: Step) -> None:
         raise Interrupted(f"interrupted while {step.doing} for store {run.name}",
                           f"re-run `urumi store create --type {run.engine.name} --name {run.name}` to finish") from None
     except UrumiError as err:
-        if step.run is check_cluster:
-            raise  # the cluster or the name is the problem, not the store: its record stays as it was
+        if step.run in (check_cluster, check_limits):
+            raise  # the cluster, the name or a limit is the problem, not the store: its record stays as it was
+        if isinstance(err, LimitReached):
+            raise  # claim_slot gave the namespace back: there is no store to mark failed
         if step.run is wait_ready and err.details is None:
             err.details = "\n".join(diagnose(run.kube, run.namespace, run.name)) or None
         if isinstance(err, StoreFailed) and err.failed_job:
             # What the Job's script said last: the reason a user needs, in the record too.
             err.message = explained(err.message, job_cause(run.kube, run.namespace, err.failed_job))
         run.update(status=StoreStatus.FAILED.value, message=err.message[:500])
+        if step.run is not prepare_namespace:  # before the namespace exists there is nowhere to write
+            _record_outcome(run, events.CREATE_FAILED, events.FAILED, err.message)
         raise
 
 

@@ -67,6 +67,22 @@ def credentials(name: str, *, kube, registry, cluster: str) -> dict:
             "username": data.get("admin-username", ""), "password": data.get("admin-password", "")}
 
 
+def store_address(name: str, *, admin: bool, kube, cluster: str) -> dict:
+    """Where the store (or its admin, at the engine's admin path) answers, as its namespace says."""
+    ns = contract.require_store_namespace(kube, name, cluster)
+    url = contract.store_from_namespace(ns, cluster).url
+    if not url:
+        raise NotFound(f"store {name} has no URL recorded on namespace {ns['metadata']['name']}",
+                       f"re-run `urumi store create --name {name}` to record it")
+    engine = engines().get(contract.store_type_of(ns))
+    if admin:
+        if engine is None:
+            raise NotFound(f"store {name} has an unknown type {contract.store_type_of(ns)!r}: no admin page known",
+                           "open the storefront without --admin")
+        url = engine.admin_url(url)
+    return {"name": name, "url": url, "admin": admin}
+
+
 def test_store(name: str, *, helm, kube, target: Target, timeout_s: float, reporter) -> str:
     """The release's helm tests (storefront, a real order); their output."""
     contract.require_store_namespace(kube, name, target.context)

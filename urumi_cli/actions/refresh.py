@@ -73,6 +73,9 @@ def _reconciled(namespaces: list[dict], snaps: dict[str, Snapshot], known: dict[
     for ns in namespaces:
         name = ns["metadata"]["labels"][LABEL_NAME]
         store = known.get(name) or contract.store_from_namespace(ns, cluster)
+        owner = (ns["metadata"].get("labels") or {}).get(contract.LABEL_OWNER, "")
+        if store.owner != owner:  # the label is the truth (another machine may have set it)
+            store = replace(store, owner=owner)
         status, message = status_from_cluster(snaps[ns["metadata"]["name"]], ns)
         # A recorded reason may extend the cluster's with what the failed Job printed last (create
         # read its log): still the same failure, keep the longer one.

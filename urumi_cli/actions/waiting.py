@@ -62,7 +62,9 @@ class StoreFailed(OperationFailed):
         self.failed_job = failed_job
 
 
-def evaluate(snap: Snapshot, *, since_epoch: float = 0.0) -> Evaluation:
+def evaluate(snap: Snapshot, *, since_epoch: float = 0.0, ignore_uids: frozenset = frozenset()) -> Evaluation:
+    """ignore_uids: pods and Jobs of an earlier revision (an upgrade or rollback replaces them; a
+    crashing pod of the revision being left must not fail the wait for the one coming)."""
     comps: dict[str, ComponentState] = {}
     failure = None
     failed_job = None
@@ -82,6 +84,8 @@ def evaluate(snap: Snapshot, *, since_epoch: float = 0.0) -> Evaluation:
         ok, detail = statefulset_progress(sts)
         add(component_of(sts), ok, detail)
     for job in snap.items("jobs"):
+        if job["metadata"].get("uid") in ignore_uids:
+            continue
         state = job_state(job)
         add(component_of(job), state.done and not state.failed, state.detail)
         if state.failed:
@@ -90,7 +94,8 @@ def evaluate(snap: Snapshot, *, since_epoch: float = 0.0) -> Evaluation:
                 failure = f"{component_of(job)}: {job['metadata']['name']}: {state.detail}"
                 failed_job = job["metadata"]["name"]
     for pod in snap.items("pods"):
-        if is_hook(pod):  # `helm test` pods: a failed test is not a failed store
+        # `helm test` pods (a failed test is not a failed store), and the leaving revision's pods
+        if is_hook(pod) or pod["metadata"].get("uid") in ignore_uids:
             continue
         reason = pod_failure(pod)
         if reason:
@@ -121,6 +126,7 @@ def wait_until_ready(
     reporter,
     since_epoch: float,
     clock=time.monotonic,
+    ignore_uids: frozenset = frozenset(),
 ) -> float:
     """Block until every workload of `release` is ready and its setup Job completed.
 
@@ -150,7 +156,7 @@ def wait_until_ready(
                 item = streams.get(timeout=0)
             if len(snap.listed) < len(selectors):
                 continue
-            last = evaluate(snap, since_epoch=since_epoch)
+            last = evaluate(snap, since_epoch=since_epoch, ignore_uids=ignore_uids)
             reporter.components(last.components)
             if last.failure:
                 raise StoreFailed(last.failure, "see `urumi store describe` for events and pod states",

@@ -21,6 +21,11 @@ class Release:
     namespace: str
     status: str
     revision: int
+    # Filled by history() only (status() reads the revision and state alone).
+    chart: str = ""
+    app_version: str = ""
+    updated: str = ""
+    description: str = ""
 
 
 def wait_flags(major: int) -> list[str]:
@@ -119,8 +124,19 @@ class Helm:
             if "not found" in err.stderr.lower():
                 return []
             raise explain_helm_error(err, release=release) from None
-        return [Release(release, namespace, r.get("status", "unknown"), int(r.get("revision") or 0))
-                for r in json.loads(result.stdout or "[]")]
+        return [Release(release, namespace, r.get("status", "unknown"), int(r.get("revision") or 0),
+                        chart=r.get("chart") or "", app_version=r.get("app_version") or "",
+                        updated=r.get("updated") or "", description=r.get("description") or "")
+                for r in json.loads(result.stdout or "[]") or []]
+
+    def get_values(self, release: str, *, namespace: str, target: Target) -> dict:
+        """The values the deployed revision was given (the -f files merged, not the chart's defaults)."""
+        argv = [self.binary, "get", "values", release, "--output", "json"] + self._kube_args(target, namespace)
+        try:
+            result = self.runner.run(argv, timeout=60)
+        except CommandError as err:
+            raise explain_helm_error(err, release=release) from None
+        return json.loads(result.stdout or "null") or {}
 
     def rollback(self, release: str, *, namespace: str, target: Target, revision: int | None = None,
                  timeout_s: float = 300) -> None:

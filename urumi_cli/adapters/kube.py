@@ -15,6 +15,7 @@ from typing import Iterator
 from urumi_cli.adapters.kube_transport import (
     CONNECT_TIMEOUT_S,
     ApiTransport,
+    api_error,
     ConflictError,
     HttpStatus,
     NotFoundError,
@@ -108,6 +109,26 @@ class KubeClient(ApiTransport):
             return None
         return {k: base64.b64decode(v).decode("utf-8", "replace") for k, v in (secret.get("data") or {}).items()}
 
+    # -- config maps (urumi's event log of a store) ----------------------------------------------
+    def get_config_map(self, namespace: str, name: str) -> dict | None:
+        try:
+            return self._json("GET", f"/api/v1/namespaces/{_q(namespace)}/configmaps/{_q(name)}")
+        except NotFoundError:
+            return None
+
+    def create_config_map(self, namespace: str, name: str, data: dict[str, str], labels: dict[str, str]) -> dict:
+        """Raises ConflictError if it exists (another writer was first)."""
+        body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "labels": labels}, "data": data}
+        return self._json("POST", f"/api/v1/namespaces/{_q(namespace)}/configmaps", body=body)
+
+    def replace_config_map(self, namespace: str, name: str, data: dict[str, str], labels: dict[str, str],
+                           resource_version: str) -> dict:
+        """Replace it only if it is still at resource_version (optimistic concurrency): ConflictError
+        when another writer changed it since it was read, NotFoundError when it was deleted."""
+        body = {"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": name, "labels": labels, "resourceVersion": resource_version}, "data": data}
+        return self._json("PUT", f"/api/v1/namespaces/{_q(namespace)}/configmaps/{_q(name)}", body=body)
+
     # -- listing and watching ------------------------------------------------------------------
     def _path(self, resource: str, namespace: str) -> str:
         if resource == "namespaces":
@@ -181,6 +202,44 @@ class KubeClient(ApiTransport):
         data = self._body("GET", f"/api/v1/namespaces/{_q(namespace)}/pods/{_q(pod)}/log", query=query,
                           timeout=(CONNECT_TIMEOUT_S, 15))
         return data.decode("utf-8", "replace")
+
+    def stream_log(self, namespace: str, pod: str, *, container: str, follow: bool = False,
+                   since_seconds: int | None = None, tail_lines: int | None = None) -> Iterator[str]:
+        """A container's log, line by line as the API sends it; with follow=True until the
+        container stops (the API server ends the stream then) or the caller stops reading."""
+        from urllib3.exceptions import HTTPError
+
+        query: dict = {"container": container}
+        if follow:
+            query["follow"] = "true"
+        if since_seconds:
+            query["sinceSeconds"] = int(since_seconds)
+        if tail_lines is not None:
+            query["tailLines"] = int(tail_lines)
+        path = f"/api/v1/namespaces/{_q(namespace)}/pods/{_q(pod)}/log"
+        unreachable = f"cannot reach the Kubernetes API of context {self.target.context!r}"
+        try:
+            # A followed container may print nothing for hours: no read timeout then.
+            response = self._send("GET", path, query=query, stream=True,
+                                  timeout=(CONNECT_TIMEOUT_S, None if follow else 60))
+        except HttpStatus as err:
+            raise api_error(err, self.target) from None
+        except (HTTPError, OSError) as err:
+            raise ClusterUnreachable(f"{unreachable}: {short(err)}", "check that the cluster runs") from None
+        try:
+            buffer = b""
+            for chunk in response.stream(amt=None, decode_content=True):
+                buffer += chunk
+                *complete, buffer = buffer.split(b"\n")
+                for line in complete:
+                    yield line.decode("utf-8", "replace")
+            if buffer:
+                yield buffer.decode("utf-8", "replace")
+        except (HTTPError, OSError) as err:
+            raise ClusterUnreachable(f"{unreachable} while reading the log of {pod}: {short(err)}",
+                                     "run the command again") from None
+        finally:
+            response.release_conn()
 
     def delete_pod(self, namespace: str, name: str) -> None:
         try:

@@ -36,6 +36,8 @@ class UrumiGroup(TyperGroup):
             code = result if isinstance(result, int) else 0
         except Exit as exit_:
             code = exit_.exit_code
+        except SystemExit as exit_:  # Typer's --show-completion/--install-completion end with sys.exit
+            code = exit_.code if isinstance(exit_.code, int) else (EXIT_OK if exit_.code is None else EXIT_FAILED)
         except NoArgsIsHelpError as err:  # `urumi`, `urumi store`: help asked for, as kubectl and helm do
             sys.stdout.write(err.format_message() + "\n")
             code = EXIT_OK
@@ -82,7 +84,7 @@ def build_app(only: str | None = None, subcommand: str | None = None) -> typer.T
         name="urumi",
         help="A store factory on your own Kubernetes: isolated WooCommerce and Medusa stores, one command each.",
         no_args_is_help=True,
-        add_completion=False,
+        add_completion=True,
         pretty_exceptions_enable=False,
         # Click's plain help: Typer's Rich help imports typer.rich_utils (rich.markdown, markdown_it,
         # pygments) on every --help, which alone costs more than `import typer`.

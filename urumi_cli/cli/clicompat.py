@@ -6,5 +6,7 @@ tests/unit/test_clicompat.py fails loudly if a Typer release moves these names.
 """
 
 from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+from typer._click.shell_completion import CompletionItem
+from typer._click.types import ParamType
 
-__all__ = ["ClickException", "NoArgsIsHelpError", "UsageError"]
+__all__ = ["ClickException", "CompletionItem", "NoArgsIsHelpError", "ParamType", "UsageError"]

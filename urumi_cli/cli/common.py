@@ -8,15 +8,76 @@ from typing import Annotated, Optional
 import typer
 
 from urumi_cli import config
+from urumi_cli.cli.clicompat import CompletionItem, ParamType
 from urumi_cli.errors import EnvironmentProblem, UsageError, shown
 from urumi_cli.models import Target
+
+class Choices(ParamType):
+    """A fixed set of values, shown as `[a|b|c]` in --help and offered by shell completion, while
+    the value is still checked by urumi's own validation (its one-line message and hint)."""
+
+    name = "choice"
+
+    def __init__(self, values):
+        self._values = values  # a callable: engine names are only listed when help or completion asks
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        return tuple(self._values())
+
+    def get_metavar(self, param, ctx) -> str:
+        return f"[{'|'.join(self.choices)}]"
+
+    def convert(self, value, param, ctx):
+        return value
+
+    def shell_complete(self, ctx, param, incomplete: str):
+        return [CompletionItem(value) for value in self.choices if value.startswith(incomplete)]
+
+
+def _store_types() -> tuple[str, ...]:
+    from urumi_cli.actions.engines import engines
+
+    return tuple(engines())
+
+
+def _formats() -> tuple[str, ...]:
+    from urumi_cli.ui.output import FORMATS
+
+    return FORMATS
+
+
+def _components() -> tuple[str, ...]:
+    from urumi_cli.models import COMPONENT_ORDER
+
+    return COMPONENT_ORDER
+
+
+STORE_TYPES = Choices(_store_types)
+ENVS = Choices(lambda: config.ENVS)
+FORMATS = Choices(_formats)
+COMPONENTS = Choices(_components)
+
+
+def complete_store_name(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Store names from the local registry (no cluster call: completion must be instant); those of
+    --context when it was typed already, else of every context."""
+    try:
+        from urumi_cli.adapters.registry import Registry
+
+        context = (ctx.params or {}).get("context")
+        stores = Registry(config.Settings.from_env().registry_path).list_stores(context)
+    except Exception:  # a completion never prints an error into the user's command line
+        return []
+    return [name for name in sorted({s.name for s in stores}) if name.startswith(incomplete)]
+
 
 KubeconfigOpt = Annotated[Optional[str], typer.Option(
     "--kubeconfig", help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)", show_default=False)]
 ContextOpt = Annotated[Optional[str], typer.Option(
     "--context", help="kube context (default: the --kubeconfig file's current context if given, "
                       "else kind-urumi from `urumi cluster up`)", show_default=False)]
-OutputOpt = Annotated[str, typer.Option("--output", "-o", help="table, json or yaml")]
+OutputOpt = Annotated[str, typer.Option("--output", "-o", click_type=FORMATS, help="output format")]
 TimeoutOpt = Annotated[Optional[str], typer.Option(
     "--timeout", help="e.g. 90s, 10m, 1h30m (create: 10m, delete: 5m, test: 5m)", show_default=False)]
 

@@ -41,6 +41,7 @@ class Deps:
     docker: object = None
     kubectl: object = None
     registry: object = None
+    browser: object = None
     kube_factory: Callable[[Target], object] | None = None
     is_tty: Callable[[], bool] | None = None
     exec_factory: Callable[[Target], object] | None = None  # pod exec (store backup/restore)
@@ -65,6 +66,8 @@ class Deps:
             self.docker = _Lazy(lambda: _adapter("tools", "Docker")(self.runner))
         if self.kubectl is None:
             self.kubectl = _Lazy(lambda: _adapter("tools", "Kubectl")(self.runner))
+        if self.browser is None:
+            self.browser = _Lazy(lambda: _adapter("browser", "Browser")())
         if self.registry is None:
             from urumi_cli.adapters.registry import Registry
 

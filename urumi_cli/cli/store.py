@@ -8,14 +8,15 @@ import typer
 
 from urumi_cli import config
 from urumi_cli.cli.common import (
-    ContextOpt, KubeconfigOpt, OutputOpt, TimeoutOpt, confirm, parse_timeout, progress, resolve_target, timeout_hint,
+    COMPONENTS, ENVS, STORE_TYPES, Choices, ContextOpt, KubeconfigOpt, OutputOpt, TimeoutOpt, complete_store_name,
+    confirm, parse_timeout, progress, resolve_target, timeout_hint,
 )
 from urumi_cli.errors import UsageError
 from urumi_cli.ui.output import check_format, write_data, write_description, write_store, write_stores
 
 app = typer.Typer(help="Create, list, inspect and delete stores.", no_args_is_help=True)
 
-NameArg = Annotated[str, typer.Argument(help="store name", show_default=False)]
+NameArg = Annotated[str, typer.Argument(help="store name", show_default=False, autocompletion=complete_store_name)]
 NO_STORES = "No stores yet. Create one: urumi store create --type woocommerce --name shop"
 
 
@@ -34,8 +35,8 @@ def _name(value: str) -> str:
 def create(
     ctx: typer.Context,
     name: Annotated[str, typer.Option("--name", "-n", help="store name: a DNS label, at most 40 characters")],
-    store_type: Annotated[str, typer.Option("--type", "-t", help="woocommerce or medusa")] = "woocommerce",
-    env: Annotated[str, typer.Option("--env", help="values overlay: local or prod")] = "local",
+    store_type: Annotated[str, typer.Option("--type", "-t", click_type=STORE_TYPES, help="store type")] = "woocommerce",
+    env: Annotated[str, typer.Option("--env", click_type=ENVS, help="values overlay")] = "local",
     domain: Annotated[Optional[str], typer.Option("--domain", help="store host is <name>.<domain> "
                                                   "(default: localhost)", show_default=False)] = None,
     timeout: TimeoutOpt = None,
@@ -45,18 +46,33 @@ def create(
     output: OutputOpt = "table",
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
+    owner: Annotated[Optional[str], typer.Option("--owner", help="whose store it is (a namespace label; "
+                                                 "per-owner limits count it)", show_default=False)] = None,
+    max_stores: Annotated[Optional[int], typer.Option("--max-stores", min=1, help="refuse beyond N stores in the "
+                                                      "cluster (default: limits.max_stores of the config file)",
+                                                      show_default=False)] = None,
+    max_per_owner: Annotated[Optional[int], typer.Option("--max-stores-per-owner", min=1, help="refuse beyond N "
+                                                         "stores of one owner", show_default=False)] = None,
+    cooldown: Annotated[Optional[str], typer.Option("--create-cooldown", help="refuse a create by the same owner "
+                                                    "sooner than this after the last, e.g. 10m",
+                                                    show_default=False)] = None,
 ) -> None:
     """Provision a store and wait until a shopper can place an order."""
     from urumi_cli.actions.create import CreateOptions, create_store
-    from urumi_cli.validation import validate_domain, validate_env, validate_store_type
+    from urumi_cli.actions.guardrails import load_limits
+    from urumi_cli.validation import parse_duration, validate_domain, validate_env, validate_owner, validate_store_type
 
     d = ctx.obj
     fmt = check_format(output)
+    limits = load_limits(config.config_file()).overridden(
+        max_stores=max_stores, max_stores_per_owner=max_per_owner,
+        create_cooldown_s=parse_duration(cooldown) if cooldown is not None else None)
     opts = CreateOptions(
         name=_name(name), type=validate_store_type(store_type), env=validate_env(env),
         domain=validate_domain(domain) if domain else config.LOCAL_DOMAIN,
         timeout_s=parse_timeout(timeout, config.DEFAULT_TIMEOUT_S), wait=wait,
         values_files=tuple(values or ()), target=resolve_target(kubeconfig, context),
+        owner=validate_owner(owner) if owner is not None else "", limits=limits,
     )
     kube = d.kube(opts.target)
     try:
@@ -65,6 +81,7 @@ def create(
                                   locks_dir=d.settings.locks_dir)
     finally:
         _print_notes(d, d.registry.notices)
+    _print_notes(d, result.notes)
     store = result.store.to_json()
     write_store(d.consoles, store, fmt)
     if fmt != "table":
@@ -85,11 +102,17 @@ def list_(
     all_clusters: Annotated[bool, typer.Option("--all-clusters", "-A", help="stores of every cluster")] = False,
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
+    owner: Annotated[Optional[str], typer.Option("--owner", help="only the stores of this owner",
+                                                 show_default=False)] = None,
 ) -> None:
     """List stores from the local registry (fast; --refresh asks the cluster)."""
     d = ctx.obj
     fmt = check_format(output)
     target = resolve_target(kubeconfig, context)
+    if owner is not None:
+        from urumi_cli.validation import validate_owner
+
+        owner = validate_owner(owner)
     if watch:
         if fmt != "table":
             raise UsageError("--watch shows a table", "drop -o, or use --refresh for one JSON snapshot")
@@ -99,6 +122,8 @@ def list_(
         from urumi_cli.ui.output import live_stores
 
         updates = watch_stores(registry=d.registry, kube=d.kube(target), cluster=target.context)
+        if owner is not None:
+            updates = ([s for s in stores if s.owner == owner] for stores in updates)
         live_stores(d.consoles, updates, lambda: f"{target.context} · {time.strftime('%H:%M:%S')} · Ctrl-C to stop")
         return
     if refresh:
@@ -109,7 +134,9 @@ def list_(
     from urumi_cli.actions.queries import list_stores
 
     listing = list_stores(registry=d.registry, cluster=None if all_clusters else target.context)
-    write_stores(d.consoles, [s.to_json() for s in listing.stores], fmt, empty=_empty_list(listing, target))
+    stores = [s.to_json() for s in listing.stores if owner is None or s.owner == owner]
+    empty = f"No stores of owner {owner}." if owner is not None and listing.stores else _empty_list(listing, target)
+    write_stores(d.consoles, stores, fmt, empty=empty)
 
 
 def _empty_list(listing, target) -> str:
@@ -233,3 +260,165 @@ def test(ctx: typer.Context, name: NameArg, timeout: TimeoutOpt = None, output: 
 from urumi_cli.cli import store_backup  # noqa: E402  (backup and restore live in their own module)
 
 store_backup.register(app)
+# -- day-2 operations (issue 13): history, rollback, upgrade -------------------------------------
+@app.command("history")
+def history(ctx: typer.Context, name: NameArg, output: OutputOpt = "table", kubeconfig: KubeconfigOpt = None,
+            context: ContextOpt = None) -> None:
+    """The release's revisions (helm) and urumi's events for the store, from the cluster."""
+    from urumi_cli.actions.history import store_history
+    from urumi_cli.ui.output import write_history
+
+    d = ctx.obj
+    fmt = check_format(output)
+    target = resolve_target(kubeconfig, context)
+    name = _name(name)
+    with progress(d, fmt) as reporter:
+        data = store_history(name, kube=d.kube(target), helm=d.helm, target=target, reporter=reporter)
+    write_history(d.consoles, data, fmt)
+
+
+@app.command("rollback")
+def rollback(
+    ctx: typer.Context,
+    name: NameArg,
+    to: Annotated[Optional[int], typer.Option("--to", min=1, help="revision to go back to (default: the last "
+                                              "one that worked before the current)", show_default=False)] = None,
+    timeout: TimeoutOpt = None,
+    output: OutputOpt = "table",
+    kubeconfig: KubeconfigOpt = None,
+    context: ContextOpt = None,
+) -> None:
+    """Roll the store back to an earlier revision and wait until it is ready again."""
+    from urumi_cli.actions.rollback import RollbackOptions, rollback_store
+
+    d = ctx.obj
+    fmt = check_format(output)
+    opts = RollbackOptions(name=_name(name), target=resolve_target(kubeconfig, context), revision=to,
+                           timeout_s=parse_timeout(timeout, config.DEFAULT_TIMEOUT_S))
+    with progress(d, fmt) as reporter, timeout_hint(opts.timeout_s):
+        result = rollback_store(opts, registry=d.registry, helm=d.helm, kube=d.kube(opts.target),
+                                reporter=reporter, locks_dir=d.settings.locks_dir)
+    _print_notes(d, result.notes)
+    data = {"name": result.name, "from_revision": result.from_revision, "to_revision": result.to_revision,
+            "revision": result.revision, "status": result.status}
+    if fmt != "table":
+        write_data(d.consoles, data, fmt)
+    else:
+        d.consoles.note(f"store {result.name} rolled back to revision {result.to_revision} "
+                        f"(now revision {result.revision}) and ready")
+
+
+@app.command("upgrade")
+def upgrade(
+    ctx: typer.Context,
+    name: NameArg,
+    set_version: Annotated[Optional[List[str]], typer.Option(
+        "--set-version", help="COMPONENT=VERSION (repeatable): woocommerce, storefront, wordpress, mariadb; "
+                              "medusa, node, postgres, redis", show_default=False)] = None,
+    values: Annotated[Optional[List[str]], typer.Option("--values", "-f", help="extra chart values file "
+                                                        "(repeatable; kept for later upgrades)",
+                                                        show_default=False)] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="show the values that would change; change nothing")] = False,
+    timeout: TimeoutOpt = None,
+    output: OutputOpt = "table",
+    kubeconfig: KubeconfigOpt = None,
+    context: ContextOpt = None,
+) -> None:
+    """Upgrade a store (versions, values); on failure it is rolled back to the last good revision."""
+    from urumi_cli.actions.upgrade import UpgradeOptions, upgrade_store
+    from urumi_cli.errors import RolledBack
+    from urumi_cli.ui.output import write_changes
+    from urumi_cli.validation import parse_set_versions
+
+    d = ctx.obj
+    fmt = check_format(output)
+    opts = UpgradeOptions(name=_name(name), target=resolve_target(kubeconfig, context),
+                          versions=parse_set_versions(set_version or []), values_files=tuple(values or ()),
+                          dry_run=dry_run, timeout_s=parse_timeout(timeout, config.DEFAULT_TIMEOUT_S))
+    try:
+        with progress(d, fmt) as reporter, timeout_hint(opts.timeout_s):
+            result = upgrade_store(opts, registry=d.registry, helm=d.helm, kube=d.kube(opts.target),
+                                   reporter=reporter, locks_dir=d.settings.locks_dir)
+    except RolledBack as err:
+        if fmt != "table":  # scripts get the outcome on stdout, the error line on stderr
+            write_data(d.consoles, err.result.to_json(), fmt)
+        raise
+    _print_notes(d, result.notes)
+    if fmt != "table":
+        write_data(d.consoles, result.to_json(), fmt)
+    elif result.dry_run:
+        write_changes(d.consoles, result.changes)
+    else:
+        d.consoles.note(f"store {result.name} upgraded to revision {result.revision} and ready")
+
+
+# -- day-2 operations (issue 13): logs, open ----------------------------------------------------
+LOG_FORMATS = Choices(lambda: ("text", "json"))
+
+
+@app.command("logs")
+def logs(
+    ctx: typer.Context,
+    name: NameArg,
+    component: Annotated[Optional[str], typer.Option("--component", "-c", click_type=COMPONENTS,
+                                                     help="only this component's pods (default: all)",
+                                                     show_default=False)] = None,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="keep following, across restarts and new pods "
+                                         "(Ctrl-C stops)")] = False,
+    since: Annotated[Optional[str], typer.Option("--since", help="only lines newer than this, e.g. 10m",
+                                                 show_default=False)] = None,
+    tail: Annotated[Optional[int], typer.Option("--tail", min=0, help="only the last N lines of each container",
+                                                show_default=False)] = None,
+    output: Annotated[str, typer.Option("--output", "-o", click_type=LOG_FORMATS,
+                                        help="text, or json: one object per line")] = "text",
+    kubeconfig: KubeconfigOpt = None,
+    context: ContextOpt = None,
+) -> None:
+    """The logs of a store's pods, by component."""
+    from urumi_cli.actions.logs import LogOptions, store_logs
+    from urumi_cli.errors import OperationFailed
+    from urumi_cli.ui.output import write_log_lines
+    from urumi_cli.validation import parse_duration, validate_component
+
+    d = ctx.obj
+    if output not in ("text", "table", "json"):
+        raise UsageError(f"unknown output format {output!r} for logs", "choose one of: text, json")
+    opts = LogOptions(name=_name(name), target=resolve_target(kubeconfig, context),
+                      component=validate_component(component), follow=follow,
+                      since_s=parse_duration(since) if since else None, tail=tail)
+    lines = store_logs(opts, kube=d.kube(opts.target))
+    try:
+        shown, unreadable = write_log_lines(d.consoles, lines, "json" if output == "json" else "text", prefix=True)
+    except KeyboardInterrupt:
+        if not follow:
+            raise
+        return  # Ctrl-C is how a follow ends: not a failure
+    if unreadable and not shown:
+        raise OperationFailed(f"could not read any log of store {opts.name} ({len(unreadable)} container(s))",
+                              "see the pods with `urumi store describe`")
+
+
+@app.command("open")
+def open_(
+    ctx: typer.Context,
+    name: NameArg,
+    admin: Annotated[bool, typer.Option("--admin", help="the admin page instead of the storefront")] = False,
+    output: OutputOpt = "table",
+    kubeconfig: KubeconfigOpt = None,
+    context: ContextOpt = None,
+) -> None:
+    """Open the storefront (or --admin page) in a browser; prints the URL when there is none."""
+    from urumi_cli.actions.queries import store_address
+
+    d = ctx.obj
+    fmt = check_format(output)
+    target = resolve_target(kubeconfig, context)
+    address = store_address(_name(name), admin=admin, kube=d.kube(target), cluster=target.context)
+    # A browser only for a person at a terminal: scripts and -o json get the URL, nothing starts.
+    opened = fmt == "table" and d.tty() and d.browser.open(address["url"])
+    if fmt != "table":
+        write_data(d.consoles, address, fmt)
+    elif opened:
+        d.consoles.note(f"opened {address['url']}")
+    else:
+        d.consoles.out.print(address["url"], markup=False, highlight=False)

@@ -11,6 +11,7 @@ from urumi_cli import config
 from urumi_cli.actions.contract import LABEL_NAME, MANAGED_BY
 from urumi_cli.actions.create import CreateOptions, create_store
 from urumi_cli.actions.delete import DeleteOptions, delete_store
+from urumi_cli.actions.guardrails import load_limits
 from urumi_cli.actions.queries import credentials, describe_store
 from urumi_cli.actions.refresh import STATUS_RESOURCES, refresh_stores
 from urumi_cli.models import Store, Target
@@ -60,7 +61,9 @@ class Fleet:
         return [s for s in self.registry.list_stores(None) if s.cluster != self.cluster]
 
     def create(self, name: str, store_type: str, *, reporter) -> Store:
-        opts = CreateOptions(name=name, type=store_type, target=self.target, timeout_s=config.DEFAULT_TIMEOUT_S)
+        # The config file's limits hold here too (the page has no owner field: per-owner ones do not apply).
+        opts = CreateOptions(name=name, type=store_type, target=self.target, timeout_s=config.DEFAULT_TIMEOUT_S,
+                             limits=load_limits(config.config_file()))
         return create_store(opts, registry=self.registry, helm=self.helm, kube=self.kube, reporter=reporter,
                             locks_dir=self.locks_dir).store
 

@@ -125,3 +125,50 @@ def live_stores(consoles, updates, caption) -> None:
         for stores in updates:
             live.update(build_table(STORE_COLUMNS, store_rows([s.to_json() for s in stores]), status_col=2,
                                     caption=caption()), refresh=True)
+
+
+def write_history(consoles, history: dict, fmt: str) -> None:
+    """`store history`: helm's revisions, then urumi's events (both oldest first)."""
+    if fmt != "table":
+        write_data(consoles, history, fmt)
+        return
+    consoles.out.print("[bold]Revisions[/] (helm)")
+    write_table(consoles, ("REVISION", "STATUS", "CHART", "APP VERSION", "UPDATED", "DESCRIPTION"),
+                [[r["revision"], r["status"], r["chart"], r["app_version"], r["updated"], r["description"]]
+                 for r in history["revisions"]], empty="  no revisions (no helm release)")
+    consoles.out.print("\n[bold]Events[/] (urumi)")
+    write_table(consoles, ("TIME", "ACTION", "RESULT", "REVISION", "MESSAGE"),
+                [[e["time"], e["action"], e["result"], "" if e["revision"] is None else e["revision"], e["message"]]
+                 for e in history["events"]], empty="  no events recorded")
+
+
+def write_changes(consoles, changes: list[dict]) -> None:
+    """An upgrade's values diff (--dry-run)."""
+    import json as _json
+
+    def shown(value) -> str:
+        return "(unset)" if value is None else _json.dumps(value) if not isinstance(value, str) else value
+
+    write_table(consoles, ("VALUE", "DEPLOYED", "PROPOSED"),
+                [[c["key"], shown(c["current"]), shown(c["proposed"])] for c in changes],
+                empty="No values would change.")
+
+
+def write_log_lines(consoles, lines, fmt: str, *, prefix: bool) -> tuple[int, list]:
+    """Log lines as they come: `[pod/container] text` (the text is data, never markup), or one JSON
+    object per line for -o json; a container whose log cannot be read is a warning on stderr.
+    (lines written, the unreadable ones)."""
+    out = consoles.out.file
+    count, unreadable = 0, []
+    for line in lines:
+        if line.unreadable:
+            unreadable.append(line)
+            consoles.warn(f"no log of {line.pod}/{line.container}: {line.text}")
+            continue
+        count += 1
+        if fmt == "json":
+            out.write(json.dumps(line.to_json()) + "\n")
+        else:
+            out.write((f"[{line.pod}/{line.container}] " if prefix else "") + line.text + "\n")
+        out.flush()
+    return count, unreadable

@@ -12,7 +12,7 @@ import importlib
 import pkgutil
 import secrets
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 from urumi_cli.errors import UsageError
@@ -27,6 +27,8 @@ class EngineSpec:
     components: tuple[str, ...]  # what readiness waits for, in display order
     rank: int = 100  # where it comes in `choose one of: ...` (the default type first)
     backup: "BackupSpec | None" = None  # how `store backup` / `store restore` reach its data
+    # `store upgrade --set-version NAME=X`: NAME -> the chart value (dotted path) it sets
+    versions: dict[str, str] = field(default_factory=dict)
 
     def admin_url(self, store_url: str) -> str:
         return f"{store_url}{self.admin_path}" if store_url else ""

@@ -26,4 +26,6 @@ BACKUP = BackupSpec(
 )
 
 ENGINE = EngineSpec(name="medusa", description="Medusa server + PostgreSQL + Redis", credentials=credentials,
-                    admin_path="app", components=("database", "cache", "web", "setup"), backup=BACKUP)
+                    admin_path="app", components=("database", "cache", "web", "setup"), backup=BACKUP,
+                    versions={"medusa": "setup.medusaVersion", "node": "web.image.tag",
+                              "postgres": "database.image.tag", "redis": "cache.image.tag"})

@@ -74,4 +74,6 @@ BACKUP = BackupSpec(
 )
 
 ENGINE = EngineSpec(name="woocommerce", description="WordPress + WooCommerce + MariaDB", credentials=credentials,
-                    admin_path="wp-admin/", components=("database", "web", "setup"), rank=0, backup=BACKUP)
+                    admin_path="wp-admin/", components=("database", "web", "setup"), rank=0, backup=BACKUP,
+                    versions={"woocommerce": "setup.woocommerceVersion", "storefront": "setup.storefrontVersion",
+                              "wordpress": "web.image.tag", "mariadb": "database.image.tag"})
