@@ -546,3 +546,20 @@ def test_notes_tell_url_and_credentials(helm, chart, tmp_path):
     assert "helm test shop" in notes
     prod = _notes(helm, chart, tmp_path / "prod", overlay="prod")
     assert "https://shop.example.com/" in prod and "letsencrypt-prod" in prod
+
+
+def test_medusa_setup_trusts_extra_cas_only_when_given(helm):
+    """A TLS-inspecting proxy or a private registry: npm in the setup Job trusts setup.extraCACerts
+    (seen on our machines, whose registry traffic passes an inspecting egress proxy)."""
+    pem = "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n"
+    m = helm.template("medusa", sets={"setup.extraCACerts": pem})
+    assert m.get("ConfigMap", "shop-extra-ca")["data"]["extra-ca.crt"] == pem
+    (container,) = m.get("Job", "shop-setup-1")["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["NODE_EXTRA_CA_CERTS"] == "/urumi/ca/extra-ca.crt"
+    # @swc/core refuses its native cache under HOME=/tmp (a world-writable emptyDir).
+    assert env["SWC_NATIVE_BINDING_CACHE"] == "/home/node/.cache/swc" and env["HOME"] == "/tmp"
+    plain = helm.template("medusa")
+    (container,) = plain.get("Job", "shop-setup-1")["spec"]["template"]["spec"]["containers"]
+    assert "NODE_EXTRA_CA_CERTS" not in {e["name"] for e in container["env"]}
+    assert not [c for c in plain.kind("ConfigMap") if c["metadata"]["name"].endswith("-extra-ca")]

@@ -223,3 +223,4 @@ def store_cluster(real_cluster) -> RealCluster:
     real_cluster.kubectl("-n", "kube-system", "rollout", "restart", "deployment/coredns")
     real_cluster.kubectl("-n", "kube-system", "rollout", "status", "deployment/coredns", "--timeout=120s", timeout=150)
     return real_cluster
+

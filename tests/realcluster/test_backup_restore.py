@@ -7,8 +7,8 @@ accepts the redirect to install.php) while setup stays pending. The test therefo
 data in: a table with a row, a minimal wp_options (to see the host fix-up), a file in uploads.
 
 Runs in file order on the session's cluster (`real_cluster`, opt-in like the others here). It needs
-URUMI_VALUES_WOOCOMMERCE (kind-images.env) for the locally built images, which it loads into the
-cluster. To run it beside another real cluster holding ports 80/443, create yours first under
+URUMI_VALUES_WOOCOMMERCE (kind-images.env) for the locally built images, which `store_cluster`
+loads into the cluster. To run it beside another real cluster holding ports 80/443, create yours first under
 another name with a kind config without extraPortMappings and pass URUMI_RC_NAME (tests/README.md).
 """
 
@@ -33,17 +33,12 @@ UPLOAD = "/var/www/html/wp-content/uploads/2030/12/probe.txt"
 
 
 @pytest.fixture(scope="module")
-def rc(real_cluster, tmp_path_factory):
-    values = os.environ.get("URUMI_VALUES_WOOCOMMERCE") or real_cluster.settings.get("URUMI_VALUES_WOOCOMMERCE")
-    if not values or not Path(values).is_file():
-        pytest.skip("URUMI_VALUES_WOOCOMMERCE (kind-images.env) names no values file for the local store images")
-    real_cluster.urumi(*real_cluster.up_args(), check=True, timeout=1500)
-    doc = yaml.safe_load(Path(values).read_text())
-    images = [f"{doc[c]['image']['repository']}:{doc[c]['image']['tag']}" for c in ("web", "database")]
-    real_cluster.urumi("cluster", "load-images", "--name", real_cluster.name, *images, check=True, timeout=900)
+def rc(store_cluster, tmp_path_factory):
+    # store_cluster (conftest): the cluster up, the store images loaded, its DNS restricted.
+    values = os.environ.get("URUMI_VALUES_WOOCOMMERCE") or store_cluster.settings["URUMI_VALUES_WOOCOMMERCE"]
     STATE.update(values=values, dir=tmp_path_factory.mktemp("backups"), note=f"before-backup-{secrets.token_hex(4)}",
                  upload=f"uploaded {secrets.token_hex(8)}\n")
-    return real_cluster
+    return store_cluster
 
 
 def target(rc) -> list[str]:

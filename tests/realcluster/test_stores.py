@@ -370,3 +370,4 @@ def test_packages_from_a_url_on_the_cluster_instead_of_wordpress_org(store_clust
     finally:
         delete_store(cluster, "w5")
         cluster.kubectl("delete", "namespace", mirror, "--wait=false", check=False)
+

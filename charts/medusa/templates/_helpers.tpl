@@ -175,6 +175,11 @@ its .medusa/server output. With web.prebuilt the server is in the image at web.a
   value: "true"
 - name: HOME
   value: /tmp
+# @swc/core (ts-node's transpiler, `medusa build`) unpacks its native addon into a cache it
+# refuses under a directory others can write without the sticky bit: HOME=/tmp is an emptyDir
+# (0777). The image's own home of its user is safe (uid 1000 = node in the official image).
+- name: SWC_NATIVE_BINDING_CACHE
+  value: /home/node/.cache/swc
 {{- end -}}
 
 {{/* The app volume (installed project and npm cache, or only the ready marker when prebuilt). */}}
