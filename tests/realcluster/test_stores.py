@@ -367,6 +367,12 @@ def test_packages_from_a_url_on_the_cluster_instead_of_wordpress_org(store_clust
         log = cluster.kubectl("-n", "store-w5", "logs", pod, "-c", "fetch-packages").stdout
         assert f"fetched plugin woocommerce 11.0.1 from {base}/woocommerce.11.0.1.zip" in log, log
         assert f"fetched theme storefront 4.6.2 from {base}/storefront.4.6.2.zip" in log, log
+        # Then the setup Job's own copy of WordPress core, as uid 33 into volumes it does not own
+        # (the web pod's twin of it is checked above): it ran, and succeeded.
+        init = json.loads(cluster.kubectl("-n", "store-w5", "get", "pod", pod, "-o", "json").stdout)
+        statuses = {s["name"]: s for s in init["status"]["initContainerStatuses"]}
+        assert init["spec"]["securityContext"]["runAsUser"] == 33
+        assert statuses["wordpress-core"]["state"]["terminated"]["exitCode"] == 0, statuses["wordpress-core"]
     finally:
         delete_store(cluster, "w5")
         cluster.kubectl("delete", "namespace", mirror, "--wait=false", check=False)
