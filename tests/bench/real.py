@@ -282,6 +282,13 @@ class RealBench(Bench):
             comp = (p["metadata"].get("labels") or {}).get("app.kubernetes.io/component", "?")
             res["requests"].setdefault(comp, pod_requests(p))
         res["pod_components"] = {r_["name"]: r_["component"] for r_ in records if r_["kind"] == "Pod"}
+        # The kubelet's own account (image pulls, probe failures), 1 s resolution.
+        res["events"] = [{"reason": e.get("reason"), "type": e.get("type"), "count": e.get("count") or 1,
+                          "object": f"{(e.get('involvedObject') or {}).get('kind')}/"
+                                    f"{(e.get('involvedObject') or {}).get('name')}",
+                          "message": (e.get("message") or "")[:300], "first": e.get("firstTimestamp") or e.get("eventTime"),
+                          "last": e.get("lastTimestamp")}
+                         for e in self.get_json("events", "-n", ns)["items"]]
         if rest_s and end is not None:
             quota = self.get_json("resourcequota", "-n", ns)["items"]
             res["quota"] = quota[0]["spec"]["hard"] if quota else None
@@ -423,12 +430,31 @@ class RealBench(Bench):
             mains = [m[:-8] for _, _, m in rows if m.endswith(" started") and not m.startswith("init ")]
             for c in dict.fromkeys(mains):
                 bits.append(f"{c} started {_fmt(at(f'{c} started'))}, ready {_fmt(at(f'{c} ready'))}")
-            if comp == "setup":
-                bits.append(f"Job {'; '.join(m for _, o, m in rows if o.startswith('Job') and m != 'started')}")
+            if comp == "setup":  # one pod per attempt: when each ran
+                pods = list(dict.fromkeys(o for _, o, _ in rows if o.startswith("Pod ")))
+                for n, o in enumerate(pods, 1):
+                    ts = [(t, m) for t, oo, m in rows if oo == o]
+                    start = next((t for t, m in ts if m.endswith(" started")), None)
+                    end = next(((t, m) for t, m in ts if m in ("failed", "succeeded")), None)
+                    bits.append(f"pod {n} ran {_fmt(start)}-{_fmt(end[0] if end else None)}"
+                                f"{' ' + end[1] if end else ''}")
+                bits.append(f"Job {', '.join(f'{m} {t:.1f} s' for t, o, m in rows if o.startswith('Job') and m != 'started')}")
             self.add(Figure(f"real-timeline-{store_type}", comp, "; ".join(bits)))
         if waits:
             self.add(Figure(f"real-timeline-{store_type}", "container started -> ready (probes' share)",
                             ", ".join(f"{k} {v:.1f} s" for k, v in waits.items())))
+        unhealthy = {}
+        for e in res.get("events") or []:
+            if e["reason"] == "Unhealthy":
+                kind = e["message"].split(" probe")[0]
+                key = f"{e['object'].split('/')[-1]} {kind}"
+                unhealthy[key] = unhealthy.get(key, 0) + e["count"]
+        pulled = [e for e in res.get("events") or [] if e["reason"] == "Pulled"]
+        present = sum(1 for e in pulled if "already present" in e["message"])
+        self.add(Figure(f"real-timeline-{store_type}", "images: Pulled events already present on the node / all",
+                        f"{present} / {len(pulled)}"))
+        self.add(Figure(f"real-timeline-{store_type}", "failed probes before ready (Unhealthy events)",
+                        ", ".join(f"{k}: {v}" for k, v in sorted(unhealthy.items())) or "none"))
 
     # -- 3. memory and CPU ---------------------------------------------------------------------
     def resources(self) -> None:

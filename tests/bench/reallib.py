@@ -341,10 +341,19 @@ class StatsSampler:
         self.thread.join(timeout=30)
 
     def fetch(self) -> dict:
-        from kubernetes import client
+        import urllib3
 
-        resp = client.CoreV1Api(self.api).connect_get_node_proxy_with_path(
-            self.node, "stats/summary", _preload_content=False, _request_timeout=(5, 20))
+        # The client's pool (TLS and client certificate set up) with a plain path: the generated
+        # proxy method would escape the "/" of "stats/summary".
+        headers = {"Accept": "application/json"}
+        for auth in self.api.configuration.auth_settings().values():
+            if auth.get("in") == "header" and auth.get("value"):
+                headers[auth["key"]] = auth["value"]
+        resp = self.api.rest_client.pool_manager.request(
+            "GET", f"{self.api.configuration.host}/api/v1/nodes/{self.node}/proxy/stats/summary",
+            headers=headers, timeout=urllib3.Timeout(connect=5, read=20))
+        if resp.status != 200:
+            raise RuntimeError(f"HTTP {resp.status}: {resp.data[:200]!r}")
         return json.loads(resp.data)
 
     def _loop(self) -> None:
