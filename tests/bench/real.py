@@ -263,6 +263,7 @@ class RealBench(Bench):
         end = ready if ready is not None else failed
         t0 = r.started
         res = {"tool": tool, "type": store_type, "name": name, "namespace": ns, "argv": argv, "rc": r.returncode,
+               "load_avg_after": os.getloadavg(),
                "wall_s": r.wall_s, "maxrss_kb": r.maxrss_kb, "started": r.started, "ended": r.ended,
                "stderr_tail": r.stderr.strip()[-6000:], "stdout_tail": r.stdout.strip()[-2000:],
                "ready_after_s": None if ready is None else ready - t0,
