@@ -522,7 +522,9 @@ class RealBench(Bench):
         # Admitted: its web and database ran (its setup then failed at the download, as always here).
         admitted = [r for r in made if r["components_ready_after_s"] is not None]
         pods = self.get_json("pods", "-A")["items"]
-        live = [p for p in pods if (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
+        # On the node: scheduled and not finished (a pod that found no room holds nothing).
+        live = [p for p in pods if (p.get("spec") or {}).get("nodeName")
+                and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
         system = [p for p in live if not p["metadata"]["namespace"].startswith("store-")]
         req_cpu = sum(pod_requests(p)["requests.cpu"] for p in live)
         req_mem = sum(pod_requests(p)["requests.memory"] for p in live)
@@ -532,7 +534,7 @@ class RealBench(Bench):
         from reallib import cpu_millis, mem_bytes
 
         alloc_cpu, alloc_mem = cpu_millis(alloc["cpu"]), mem_bytes(alloc["memory"]) / 2**20
-        per_store_mem = median(v["mem_mib"] for v in per_ns.values())
+        per_store_mem = median(v["mem_mib"] for ns, v in per_ns.items() if ns in {r["namespace"] for r in admitted})
         # A store at rest holds its web and database requests (the setup pod's end with the Job).
         store_req = {k: sum((admitted[0]["requests"].get(c) or {}).get(k, 0) for c in ("web", "database"))
                      for k in ("requests.cpu", "requests.memory")} if admitted else {}
@@ -556,7 +558,7 @@ class RealBench(Bench):
                             f"{len(admitted)} (store {len(made)} failed after {failure['wall_s']:.0f} s)"))
             self.add(Figure("real-density", "first failure's message", " | ".join(msg)[:500],
                             "clear urumi error, no hang", "PASS" if clear else "MISS"))
-        self.add(Figure("real-density", "node requests: system / all after the run / allocatable (cpu; memory)",
+        self.add(Figure("real-density", "node requests: system / all scheduled after the run / allocatable (cpu; memory)",
                         f"{sys_cpu:.0f}m / {req_cpu:.0f}m / {alloc_cpu:.0f}m; "
                         f"{sys_mem / 1024:.1f} / {req_mem / 1024:.1f} / {alloc_mem / 1024:.1f} GiB"))
         if store_req:
