@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STORE  ?= shop
 
-.PHONY: up install venv testbin kind-images test test-fast test-unit test-charts test-integration test-browser test-realcluster bench clean
+.PHONY: up install venv testbin kind-images test test-fast test-unit test-charts test-integration test-browser test-realcluster bench bench-real clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,11 @@ test-realcluster: install testbin kind-images
 
 bench: install testbin
 	$(BIN)/python tests/bench/run.py
+
+# The benchmark on a real kind cluster `urumi-bench` (no host ports) with the images of kind-images:
+# time to ready vs helm, timelines, memory/CPU per store, density (tests/bench/README.md).
+bench-real: install testbin kind-images
+	$(BIN)/python tests/bench/run.py --real
 
 clean:
 	rm -rf $(VENV) .pytest_cache tests/browser/node_modules tests/browser/artifacts

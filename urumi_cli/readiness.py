@@ -56,6 +56,25 @@ def pod_failure(pod: dict) -> str | None:
     return None
 
 
+# The scheduler found no node with room for a pod (its requests exceed what is free). On a kind
+# node nothing adds room but a deleted store or another store's setup Job ending (seconds to
+# minutes), so past this grace the store fails with the scheduler's message instead of running
+# out the clock (10 min by default).
+UNSCHEDULABLE_GRACE_S = 90.0
+CAPACITY_MESSAGES = ("Insufficient ", "Too many pods")
+
+
+def pod_unschedulable(pod: dict) -> tuple[float, str] | None:
+    """(since when, epoch seconds; the scheduler's message) if no node has room for the pod."""
+    cond = _conditions(pod).get("PodScheduled") or {}
+    if cond.get("status") != "False" or cond.get("reason") != "Unschedulable":
+        return None
+    message = (cond.get("message") or "").strip()
+    if not any(text in message for text in CAPACITY_MESSAGES):
+        return None
+    return parse_time(cond.get("lastTransitionTime")), message
+
+
 def is_hook(obj: dict) -> bool:
     """Helm hook objects (`helm test` pods): not part of a store's readiness."""
     return "helm.sh/hook" in ((obj.get("metadata") or {}).get("annotations") or {})

@@ -205,18 +205,20 @@ class ReadinessWatcher:
     yet) and record, on this process's monotonic clock, when the API last turned the set ready:
     the arrival of the event after which every expected workload is ready."""
 
+    kinds: tuple[str, ...] = WORKLOAD_KINDS  # a subclass may watch more (tests/bench/reallib.py: Pods)
+
     def __init__(self, api_client, namespace: str, expected: dict[str, int]):
         self.api = api_client
         self.namespace = namespace
         self.expected = expected
-        self.objects: dict[str, dict[str, dict]] = {k: {} for k in WORKLOAD_KINDS}
+        self.objects: dict[str, dict[str, dict]] = {k: {} for k in self.kinds}
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.ready_since: float | None = None
         self.events = 0
         self.errors: list[str] = []
-        self.threads = [threading.Thread(target=self._loop, args=(k,), daemon=True) for k in WORKLOAD_KINDS]
-        self.listed = threading.Barrier(len(WORKLOAD_KINDS) + 1)
+        self.threads = [threading.Thread(target=self._loop, args=(k,), daemon=True) for k in self.kinds]
+        self.listed = threading.Barrier(len(self.kinds) + 1)
 
     def __enter__(self) -> "ReadinessWatcher":
         for t in self.threads:
@@ -237,7 +239,8 @@ class ReadinessWatcher:
 
         return {"Deployment": client.AppsV1Api(self.api).list_namespaced_deployment,
                 "StatefulSet": client.AppsV1Api(self.api).list_namespaced_stateful_set,
-                "Job": client.BatchV1Api(self.api).list_namespaced_job}[kind]
+                "Job": client.BatchV1Api(self.api).list_namespaced_job,
+                "Pod": client.CoreV1Api(self.api).list_namespaced_pod}[kind]
 
     def _loop(self, kind: str) -> None:
         from kubernetes.watch.watch import iter_resp_lines
@@ -250,6 +253,9 @@ class ReadinessWatcher:
                 data = json.loads(resp.data)
                 rv = data["metadata"]["resourceVersion"]
                 with self.lock:
+                    listed_at = time.monotonic()
+                    for o in data.get("items") or []:
+                        self._changed(kind, self.objects[kind].get(o["metadata"]["name"]), o, listed_at)
                     self.objects[kind] = {o["metadata"]["name"]: o for o in data.get("items") or []}
                     self._evaluate()
                 if first:
@@ -270,6 +276,8 @@ class ReadinessWatcher:
                             continue
                         with self.lock:
                             name = obj["metadata"]["name"]
+                            self._changed(kind, self.objects[kind].get(name),
+                                          None if event["type"] == "DELETED" else obj, arrived)
                             if event["type"] == "DELETED":
                                 self.objects[kind].pop(name, None)
                             else:
@@ -284,6 +292,9 @@ class ReadinessWatcher:
                     self.listed.abort()
                     return
                 time.sleep(0.2)
+
+    def _changed(self, kind: str, old: dict | None, new: dict | None, arrived: float) -> None:
+        """Called (under the lock) before an object's new state replaces its old one; a hook."""
 
     def _evaluate(self, arrived: float | None = None) -> None:
         ready = all(len(self.objects[k]) >= n for k, n in self.expected.items()) and all(

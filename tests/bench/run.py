@@ -488,29 +488,46 @@ def _before(fig: dict | None) -> str:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="a 2-3 minute smoke version (fewer rounds and stores)")
-    p.add_argument("--only", choices=("latency", "provision", "fleet"), action="append",
-                   help="run only this part (repeatable)")
-    p.add_argument("--out", default=str(REPO / "bench-results" / "latest.json"), help="JSON result file")
+    p.add_argument("--only", choices=("latency", "provision", "fleet", "cluster", "woocommerce", "medusa", "density"),
+                   action="append", help="run only this part (repeatable; the last four with --real)")
+    p.add_argument("--real", action="store_true",
+                   help="on a real kind cluster with real containers (tests/bench/real.py; needs make kind-images)")
+    p.add_argument("--pairs", type=int, help="--real: urumi/helm pairs per store type (default 2 WooCommerce, 1 Medusa)")
+    p.add_argument("--density-cap", type=int, help="--real: at most this many stores in the density part (default 8)")
+    p.add_argument("--keep-cluster", action="store_true", help="--real: leave the kind cluster running")
+    p.add_argument("--out", help="JSON result file (default bench-results/latest.json, with --real real.json)")
     p.add_argument("--compare", metavar="OLD.json", help="also show the figures of an earlier result file")
     p.add_argument("--markdown", action="store_true", help="print the table as markdown (for the README)")
-    p.add_argument("--show", metavar="RESULT.json", help="print the table of an earlier run; run nothing")
+    p.add_argument("--show", metavar="RESULT.json", action="append",
+                   help="print the table of an earlier run (repeatable: the runs' figures one after the other); run nothing")
     args = p.parse_args(argv)
-    parts = args.only or ["latency", "provision", "fleet"]
+    args.out = args.out or str(REPO / "bench-results" / ("real.json" if args.real else "latest.json"))
+    if args.real:
+        from real import PARTS as REAL_PARTS
+
+        parts = args.only or list(REAL_PARTS)
+        if set(parts) - set(REAL_PARTS):
+            p.error(f"--real parts are {', '.join(REAL_PARTS)}")
+    else:
+        parts = args.only or ["latency", "provision", "fleet"]
+        if set(parts) - {"latency", "provision", "fleet"}:
+            p.error("cluster, woocommerce, medusa and density are parts of --real")
     before = json.loads(Path(args.compare).read_text()) if args.compare else None
     if args.show:
         shown = Bench(args)
         shutil.rmtree(shown.tmp, ignore_errors=True)
-        shown.figures = [Figure(**f) for f in json.loads(Path(args.show).read_text())["figures"]]
+        shown.figures = [Figure(**f) for path in args.show for f in json.loads(Path(path).read_text())["figures"]]
         print(shown.table(before, markdown=args.markdown))
         return 0
-    bench = Bench(args)
-
     def on_term(signum, frame):
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_term)
     started = time.monotonic()
     errors = {}
+    if args.real:
+        return _main_real(args, parts, before, started)
+    bench = Bench(args)
     try:
         bench.check_tools(need_cluster=any(x in parts for x in ("provision", "fleet")))
         for part in parts:
@@ -535,6 +552,39 @@ def main(argv=None) -> int:
         shutil.rmtree(bench.tmp, ignore_errors=True)
     result = {"meta": bench.meta(), "duration_s": time.monotonic() - started, "targets": TARGETS,
               "figures": [f.__dict__ for f in bench.figures], "errors": errors, **bench.results}
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    print(bench.table(before, markdown=args.markdown))
+    print(f"\n{len(bench.figures)} figures in {result['duration_s']:.0f} s; JSON: {out}")
+    if errors:
+        print(f"benchmark broken: {', '.join(errors)}", file=sys.stderr)
+        return 130 if "interrupted" in errors else 1
+    return 0
+
+
+def _main_real(args, parts, before, started) -> int:
+    from real import TARGETS as REAL_TARGETS
+    from real import RealBench, run_real
+
+    errors = {}
+    bench = None
+    try:
+        bench = RealBench(args)
+        errors = run_real(bench, parts)
+    except KeyboardInterrupt:
+        log("interrupted: stopping commands")
+        stop_children()
+        errors["interrupted"] = True
+    except BenchBroken as err:
+        errors["setup"] = str(err)
+        log(f"BROKEN: {err}")
+    if bench is None:
+        return 1
+    shutil.rmtree(bench.tmp, ignore_errors=True)
+    result = {"meta": {**bench.meta(), "real": True, "parts": parts}, "duration_s": time.monotonic() - started,
+              "targets": REAL_TARGETS, "figures": [f.__dict__ for f in bench.figures], "errors": errors,
+              **bench.results}
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2, default=str) + "\n")

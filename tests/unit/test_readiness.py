@@ -190,3 +190,28 @@ def test_quota_update_conflict_is_transient_not_a_failure():
     assert event_failure(ev) is None
     exceeded = dict(ev, message='pods "shop-web-5d9-x" is forbidden: exceeded quota: store-quota')
     assert event_failure(exceeded) is not None
+
+
+# -- pods the node has no room for ---------------------------------------------------------------
+def _unschedulable(message, reason="Unschedulable", since="2026-01-01T00:00:00Z"):
+    pod = _pod(phase="Pending")
+    pod["status"]["conditions"] = [{"type": "PodScheduled", "status": "False", "reason": reason,
+                                    "message": message, "lastTransitionTime": since}]
+    return pod
+
+
+def test_a_pod_without_room_on_any_node_is_unschedulable_since_its_condition():
+    from urumi_cli.readiness import parse_time, pod_unschedulable
+
+    msg = "0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No preemption victims found."
+    assert pod_unschedulable(_unschedulable(msg)) == (parse_time("2026-01-01T00:00:00Z"), msg)
+    assert pod_unschedulable(_unschedulable("0/1 nodes are available: 1 Too many pods.")) is not None
+
+
+@pytest.mark.parametrize("message", ["0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims.",
+                                     "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector."])
+def test_other_scheduling_waits_are_not_about_room(message):
+    from urumi_cli.readiness import pod_unschedulable
+
+    assert pod_unschedulable(_unschedulable(message)) is None  # volumes bind, labels are the user's
+    assert pod_unschedulable(_pod(phase="Pending")) is None

@@ -241,3 +241,41 @@ def test_returns_promptly_after_the_last_ready_event(source, reporter):
     returned = _wait(source, reporter)
     assert made_available, "returned before the deployment was ready"
     assert 0 <= returned - made_available[0] < 0.3
+
+
+def _no_room(name="shop-web-abc", since=None):
+    p = pod(name, ready=False)
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(since if since is not None else time.time()))
+    p["status"]["conditions"] = [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+                                  "lastTransitionTime": stamp,
+                                  "message": "0/1 nodes are available: 1 Insufficient cpu."}]
+    return p
+
+
+def test_a_pod_the_node_has_no_room_for_fails_after_the_grace_not_at_the_deadline(source, reporter, monkeypatch):
+    from urumi_cli.actions import waiting
+
+    monkeypatch.setattr(waiting, "UNSCHEDULABLE_GRACE_S", 1.5)
+    objs = ready_objects()
+    objs["deployments"] = [deployment(ready=False)]
+    objs["pods"] = [_no_room()]
+    _script(source, objs)  # no further event arrives: the wait itself must notice the time passing
+    started = time.monotonic()
+    with pytest.raises(OperationFailed) as info:
+        _wait(source, reporter, timeout=60, since_epoch=time.time() - 1)
+    assert 0.5 < time.monotonic() - started < 10
+    assert "Insufficient cpu" in info.value.message and "shop-web-abc" in info.value.message
+    assert "no node with room" in info.value.message
+
+
+def test_no_room_counts_from_this_attempt_not_from_the_pods_first_wait(source, reporter, monkeypatch):
+    from urumi_cli.actions import waiting
+
+    monkeypatch.setattr(waiting, "UNSCHEDULABLE_GRACE_S", 30)
+    objs = ready_objects()
+    objs["deployments"] = [deployment(ready=False)]
+    objs["pods"] = [_no_room(since=time.time() - 3600)]  # waiting since an hour: a re-run gets its own grace
+    _script(source, objs)
+    threading.Timer(1.0, source.push, args=("pods", ("MODIFIED", pod("shop-web-abc", ready=True, rv="2")))).start()
+    threading.Timer(1.1, source.push, args=("deployments", ("MODIFIED", deployment(ready=True, rv="2")))).start()
+    _wait(source, reporter, timeout=20, since_epoch=time.time())

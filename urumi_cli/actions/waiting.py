@@ -19,9 +19,11 @@ from urumi_cli.readiness import (
     deployment_progress,
     event_failure,
     event_time,
+    UNSCHEDULABLE_GRACE_S,
     is_hook,
     job_state,
     pod_failure,
+    pod_unschedulable,
     statefulset_progress,
 )
 
@@ -52,6 +54,7 @@ class Evaluation:
     ready: bool
     failure: str | None
     failed_job: str | None = None  # the Job whose failure is `failure`: its pods' logs say why
+    recheck: bool = False  # a pod waits for room on a node: evaluate again as time passes
 
 
 class StoreFailed(OperationFailed):
@@ -62,12 +65,15 @@ class StoreFailed(OperationFailed):
         self.failed_job = failed_job
 
 
-def evaluate(snap: Snapshot, *, since_epoch: float = 0.0, ignore_uids: frozenset = frozenset()) -> Evaluation:
+def evaluate(snap: Snapshot, *, since_epoch: float = 0.0, ignore_uids: frozenset = frozenset(),
+             now_epoch: float | None = None) -> Evaluation:
     """ignore_uids: pods and Jobs of an earlier revision (an upgrade or rollback replaces them; a
     crashing pod of the revision being left must not fail the wait for the one coming)."""
     comps: dict[str, ComponentState] = {}
     failure = None
     failed_job = None
+    recheck = False
+    now_epoch = time.time() if now_epoch is None else now_epoch
 
     def comp(name: str) -> ComponentState:
         return comps.setdefault(name, ComponentState(name=name, ready=True, detail=""))
@@ -103,6 +109,16 @@ def evaluate(snap: Snapshot, *, since_epoch: float = 0.0, ignore_uids: frozenset
             comp(name).failed = reason
             comp(name).ready = False
             failure = failure or f"{name}: pod {pod['metadata']['name']}: {reason}"
+        unschedulable = pod_unschedulable(pod)
+        if unschedulable:
+            since, message = unschedulable
+            waited = now_epoch - max(since, since_epoch)
+            if waited >= UNSCHEDULABLE_GRACE_S:
+                failure = failure or (f"{component_of(pod)}: pod {pod['metadata']['name']} found no node with room "
+                                      f"for {waited:.0f}s: {message} (free CPU/memory, e.g. delete a store, "
+                                      "then re-run the create)")
+            else:
+                recheck = True
     for event in snap.items("events"):
         reason = event_failure(event)
         if reason and event_time(event) >= since_epoch:
@@ -114,7 +130,7 @@ def evaluate(snap: Snapshot, *, since_epoch: float = 0.0, ignore_uids: frozenset
             st.detail = st.detail or "ready"
     workloads = snap.items("deployments") + snap.items("statefulsets") + snap.items("jobs")
     ready = bool(workloads) and all(c.ready for c in ordered) and failure is None
-    return Evaluation(ordered, ready, failure, failed_job)
+    return Evaluation(ordered, ready, failure, failed_job, recheck)
 
 
 def wait_until_ready(
@@ -146,6 +162,10 @@ def wait_until_ready(
                                "inspect it with `urumi store describe`")
             item = streams.get(timeout=min(remaining, 1.0))
             if item is None:
+                if last is not None and last.recheck:  # nothing changes while a pod waits for room
+                    last = evaluate(snap, since_epoch=since_epoch)
+                    if last.failure:
+                        raise StoreFailed(last.failure, "see `urumi store describe` for events and pod states")
                 continue
             # Apply what else is already queued before evaluating: one evaluation per burst.
             while item is not None:
