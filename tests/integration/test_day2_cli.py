@@ -150,7 +150,7 @@ def test_logs_pick_the_component_pods_and_follow_until_ctrl_c(urumi, control_pla
     assert every.returncode == 1, every.stderr
     warned = [line for line in every.stderr.splitlines() if line.startswith("warning: no log of ")]
     containers = {line.split()[4].rstrip(":").split("/")[1] for line in warned}
-    assert containers == {"mariadb", "wordpress", "wordpress-core", "setup"}, every.stderr
+    assert containers == {"mariadb", "wordpress", "wordpress-core", "fetch-packages", "setup"}, every.stderr
     assert all("no logs found" in line for line in warned)
     assert one_error_line(every.stderr).startswith("error: could not read any log of store lg1")
 
