@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import sys
 from typing import Annotated
 
@@ -30,10 +32,24 @@ class UrumiGroup(TyperGroup):
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         debug = "--debug" in (args if args is not None else sys.argv[1:])
+        completing = bool({"--show-completion", "--install-completion"} & set(args if args is not None else sys.argv[1:]))
         try:
-            result = super().main(args=args, prog_name=prog_name or "urumi", complete_var=complete_var,
-                                  standalone_mode=False, **extra)
+            # Typer prints "Shell sh not supported." itself (e.g. run from make's /bin/sh): held back
+            # and replaced by one error line.
+            held = io.StringIO()
+            with contextlib.redirect_stderr(held) if completing else contextlib.nullcontext():
+                try:
+                    result = super().main(args=args, prog_name=prog_name or "urumi", complete_var=complete_var,
+                                          standalone_mode=False, **extra)
+                finally:
+                    unsupported = completing and "not supported" in held.getvalue()
+            if completing and not unsupported:
+                sys.stderr.write(held.getvalue())
             code = result if isinstance(result, int) else 0
+            if unsupported and code:
+                sys.stderr.write("error: shell completion is not available for this shell "
+                                 "(hint: urumi --show-completion bash, zsh or fish)\n")
+                code = EXIT_USAGE
         except Exit as exit_:
             code = exit_.exit_code
         except SystemExit as exit_:  # Typer's --show-completion/--install-completion end with sys.exit
