@@ -52,32 +52,8 @@ TIMEOUTS = {"woocommerce": 600, "medusa": 1800}
 DENSITY_CAP = 8
 DENSITY_TIMEOUT_S = 240
 REST_S = 45  # at-rest sampling after a store's end (the kubelet's CPU rate trails by ~10-15 s)
-# The real-cluster tests' DNS (tests/realcluster/conftest.py): cluster names and the npm registry
-# (the Medusa setup Job installs from it); every other name fails to resolve, so nothing reaches
-# wordpress.org or any other internet name. kubeadm's Corefile otherwise, minus `forward .`.
-COREFILE = """.:53 {
-    errors
-    health {
-       lameduck 5s
-    }
-    ready
-    kubernetes cluster.local in-addr.arpa ip6.arpa {
-       pods insecure
-       fallthrough in-addr.arpa ip6.arpa
-       ttl 30
-    }
-    prometheus :9153
-    cache 30
-    loop
-    reload
-    loadbalance
-}
-registry.npmjs.org:53 {
-    errors
-    forward . /etc/resolv.conf
-    cache 30
-}
-"""
+# The real-cluster tests' DNS: cluster names and the npm registry only (see the file's comment).
+COREFILE = (REPO / "tests" / "harness" / "coredns" / "Corefile").read_text()
 # What the WooCommerce setup's failure looks like here (the download, not anything else).
 WOO_EXPECTED_FAILURE = "could not resolve host: downloads.wordpress.org"
 

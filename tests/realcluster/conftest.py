@@ -159,34 +159,8 @@ def real_cluster(tmp_path_factory) -> RealCluster:
     shutil.rmtree(home / "helm", ignore_errors=True)
 
 
-# The test cluster's DNS: cluster names, and the package registries its pods install from (the
-# Medusa setup Job's npm); every other name fails to resolve, so a pod that would reach the
-# internet (a WooCommerce download from wordpress.org, WordPress' update checks) fails at name
-# resolution on any machine, and never connects. kubeadm's Corefile otherwise, minus `forward .`.
-REGISTRY_ZONES = ("registry.npmjs.org",)
-COREFILE = """.:53 {
-    errors
-    health {
-       lameduck 5s
-    }
-    ready
-    kubernetes cluster.local in-addr.arpa ip6.arpa {
-       pods insecure
-       fallthrough in-addr.arpa ip6.arpa
-       ttl 30
-    }
-    prometheus :9153
-    cache 30
-    loop
-    reload
-    loadbalance
-}
-""" + "".join(f"""{zone}:53 {{
-    errors
-    forward . /etc/resolv.conf
-    cache 30
-}}
-""" for zone in REGISTRY_ZONES)
+# The test cluster's DNS: cluster names and the npm registry only (see the file's comment).
+COREFILE = (REPO / "tests" / "harness" / "coredns" / "Corefile").read_text()
 
 
 def store_images(settings: dict) -> list[str]:

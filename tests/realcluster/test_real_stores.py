@@ -3,7 +3,7 @@ built images (the values files of tests/harness/kind-images), real MariaDB, Apac
 PostgreSQL, Redis and Node.js processes in pods under the `restricted` Pod Security level.
 
 WooCommerce comes only from wordpress.org, which the test cluster cannot resolve (see
-conftest.COREFILE): a WooCommerce store runs up to its setup Job's download, and these tests prove
+tests/harness/coredns/Corefile): a WooCommerce store runs up to its setup Job's download, and these tests prove
 everything before and around it, including that failure's report. Each store is made by the
 fixture or test that needs it; module fixtures share one where the tests only read it."""
 
