@@ -5,6 +5,11 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def wait_until(predicate, *, timeout: float, interval: float = 1.0, what: str):
@@ -23,3 +28,24 @@ def as_json(result: subprocess.CompletedProcess) -> dict:
         return json.loads(result.stdout)
     except ValueError:
         raise AssertionError(f"not JSON (exit {result.returncode}):\n{result.stdout}\n{result.stderr}") from None
+
+
+def store(cluster, *args: str, timeout: float = 1200) -> subprocess.CompletedProcess:
+    return cluster.urumi("store", *args, "--kubeconfig", str(cluster.kubeconfig), "--context", cluster.context,
+                         timeout=timeout)
+
+
+def http_get(host: str, path: str = "/"):
+    """GET through the real ingress on 127.0.0.1 with the store's Host header; no redirects."""
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    request = urllib.request.Request(f"http://127.0.0.1{path}", headers={"Host": host})
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        with opener.open(request, timeout=15) as response:
+            return response.status, dict(response.headers), response.read().decode(errors="replace")
+    except urllib.error.HTTPError as err:
+        return err.code, dict(err.headers), err.read().decode(errors="replace")

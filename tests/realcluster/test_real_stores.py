@@ -11,18 +11,14 @@ from __future__ import annotations
 
 import calendar
 import json
-import subprocess
 import threading
 import time
-import urllib.error
-import urllib.request
 import zipfile
 from io import BytesIO
-from pathlib import Path
 
 import pytest
 
-from rc_support import as_json, wait_until
+from rc_support import as_json, http_get, store, wait_until
 
 pytestmark = pytest.mark.timeout(1500)
 WC_URL = "https://downloads.wordpress.org/plugin/woocommerce.11.0.1.zip"
@@ -30,29 +26,8 @@ DOWNLOAD_FAILURE = (f"setup: step download failed: download of woocommerce from 
                     "could not resolve host: downloads.wordpress.org")
 
 
-def store(cluster, *args: str, timeout: float = 1200) -> subprocess.CompletedProcess:
-    return cluster.urumi("store", *args, "--kubeconfig", str(cluster.kubeconfig), "--context", cluster.context,
-                         timeout=timeout)
-
-
 def values(cluster, kind: str) -> str:
     return cluster.settings[f"URUMI_VALUES_{kind.upper()}"]
-
-
-def http_get(host: str, path: str = "/"):
-    """GET through the real ingress on 127.0.0.1 with the store's Host header; no redirects."""
-
-    class NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args, **kwargs):
-            return None
-
-    request = urllib.request.Request(f"http://127.0.0.1{path}", headers={"Host": host})
-    opener = urllib.request.build_opener(NoRedirect)
-    try:
-        with opener.open(request, timeout=15) as response:
-            return response.status, dict(response.headers), response.read().decode(errors="replace")
-    except urllib.error.HTTPError as err:
-        return err.code, dict(err.headers), err.read().decode(errors="replace")
 
 
 def epoch(timestamp: str) -> float:

@@ -9,7 +9,7 @@ import threading
 import pytest
 import yaml
 
-from fakes import RecordingReporter, deployment, job, pod, ready_objects, statefulset
+from fakes import RecordingReporter, deployment, event, job, pod, ready_objects, statefulset
 from urumi_cli.actions import events
 from urumi_cli.actions.contract import EVENTS_CONFIGMAP, USER_VALUES_SECRET
 from urumi_cli.actions.create import CreateOptions, create_store
@@ -410,6 +410,38 @@ def test_evaluate_ignores_the_failures_of_pods_and_jobs_being_replaced():
     assert evaluate(snap).failure is not None
     result = evaluate(snap, ignore_uids=frozenset({old_pod["metadata"]["uid"], old_job["metadata"]["uid"]}))
     assert result.failure is None and result.ready
+
+
+def test_a_quota_refusal_while_the_previous_jobs_pod_terminates_is_waited_out():
+    """Seen on kind: a rollback recreates the good revision's setup Job while the failed revision's
+    setup pod still terminates and holds its quota; the Job controller creates the pod once it is
+    gone. A refusal after that is the store's failure."""
+    from urumi_cli.readiness import parse_time
+
+    refused_at = "2030-01-01T00:00:10Z"
+    leaving = pod("shop-setup-2-abc", component="setup")
+    leaving["metadata"]["deletionTimestamp"] = "2030-01-01T00:00:09Z"
+    snap = Snapshot()
+    snap.apply("deployments", "LIST", [deployment("shop-web")])
+    snap.apply("statefulsets", "LIST", [statefulset("shop-mariadb")])
+    snap.apply("jobs", "LIST", [job("shop-setup-1", state="running")])
+    snap.apply("pods", "LIST", [leaving, pod("shop-web-abc")])
+    snap.apply("events", "LIST", [event(kind="Job", obj="shop-setup-1", when=refused_at)])
+    assert evaluate(snap).failure is None
+
+    snap.apply("pods", "DELETED", leaving, now_epoch=parse_time(refused_at) + 0.5)
+    assert evaluate(snap).failure is None  # refused before that pod was gone
+
+    snap.apply("events", "MODIFIED", event(kind="Job", obj="shop-setup-1", when="2030-01-01T00:00:20Z", rv="2"))
+    assert "exceeded quota" in evaluate(snap).failure
+
+
+def test_a_quota_refusal_with_nothing_leaving_fails_at_once():
+    snap = Snapshot()
+    for resource, items in ready_objects().items():
+        snap.apply(resource, "LIST", items)
+    snap.apply("events", "ADDED", event())
+    assert evaluate(snap).failure.startswith("FailedCreate on replicaset/shop-web-123")
 
 
 # -- through the CLI ---------------------------------------------------------------------------

@@ -34,8 +34,9 @@ class Snapshot:
 
     objects: dict[str, dict[str, dict]] = field(default_factory=dict)  # resource -> name -> obj
     listed: set = field(default_factory=set)
+    pod_gone_epoch: float = 0.0  # when the last pod was seen deleted (its quota is free from then)
 
-    def apply(self, resource: str, kind: str, obj) -> None:
+    def apply(self, resource: str, kind: str, obj, *, now_epoch: float | None = None) -> None:
         if kind == "LIST":
             self.objects[resource] = {o["metadata"]["name"]: o for o in obj}
             self.listed.add(resource)
@@ -43,9 +44,19 @@ class Snapshot:
             self.objects.setdefault(resource, {})[obj["metadata"]["name"]] = obj
         elif kind == "DELETED":
             self.objects.setdefault(resource, {}).pop(obj["metadata"]["name"], None)
+            if resource == "pods":
+                self.pod_gone_epoch = time.time() if now_epoch is None else now_epoch
 
     def items(self, resource: str) -> list[dict]:
         return list(self.objects.get(resource, {}).values())
+
+
+# Event times have whole seconds: one second early is still "before that pod was gone".
+EVENT_CLOCK_SLACK_S = 1.0
+
+
+def is_quota_refusal(event: dict) -> bool:
+    return "exceeded quota" in (event.get("message") or event.get("note") or "")
 
 
 @dataclass
@@ -119,10 +130,17 @@ def evaluate(snap: Snapshot, *, since_epoch: float = 0.0, ignore_uids: frozenset
                                       "then re-run the create)")
             else:
                 recheck = True
+    # A terminating pod still holds its share of the ResourceQuota: a quota refusal while one goes
+    # (an upgrade's or rollback's Job replaced, say) is retried by its controller once it is gone.
+    # Only a refusal after that is the store's failure.
+    terminating = any(pod["metadata"].get("deletionTimestamp") for pod in snap.items("pods"))
     for event in snap.items("events"):
         reason = event_failure(event)
-        if reason and event_time(event) >= since_epoch:
-            failure = failure or reason
+        if not reason or event_time(event) < since_epoch:
+            continue
+        if is_quota_refusal(event) and (terminating or event_time(event) <= snap.pod_gone_epoch + EVENT_CLOCK_SLACK_S):
+            continue
+        failure = failure or reason
     ordered = sorted(comps.values(), key=lambda c: (COMPONENT_ORDER.index(c.name)
                                                     if c.name in COMPONENT_ORDER else 99, c.name))
     for st in ordered:

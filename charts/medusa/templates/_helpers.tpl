@@ -157,8 +157,10 @@ its .medusa/server output. With web.prebuilt the server is in the image at web.a
 {{/* The Medusa application's environment, shared by the server and the setup Job. */}}
 {{- define "medusa.appEnv" -}}
 {{ include "medusa.secretEnv" (dict "root" . "name" "POSTGRES_PASSWORD" "key" "postgres-password") }}
+# ssl_mode=disable: the store's own PostgreSQL speaks no TLS, and Medusa's modules default to TLS
+# for any host but localhost unless the URL says so (medusajs/medusa#15658: migrations then time out).
 - name: DATABASE_URL
-  value: "postgres://medusa:$(POSTGRES_PASSWORD)@{{ include "medusa.dbName" . }}:5432/medusa"
+  value: "postgres://medusa:$(POSTGRES_PASSWORD)@{{ include "medusa.dbName" . }}:5432/medusa?ssl_mode=disable"
 - name: REDIS_URL
   value: "redis://{{ include "medusa.cacheName" . }}:6379"
 {{ include "medusa.secretEnv" (dict "root" . "name" "JWT_SECRET" "key" "jwt-secret") }}

@@ -36,6 +36,8 @@ const redisModules = redisUrl
 module.exports = defineConfig({
   projectConfig: {
     databaseUrl: process.env.DATABASE_URL,
+    // The chart's PostgreSQL has no TLS; without this the shared connection tries TLS in production.
+    databaseDriverOptions: { connection: { ssl: false } },
     redisUrl,
     workerMode: (process.env.MEDUSA_WORKER_MODE || "shared") as "shared" | "worker" | "server",
     http: {
