@@ -5,21 +5,18 @@ tests/harness/coredns/Corefile). The store takes a real order through Medusa's S
 through the real ingress, and then lives through day-2 operations: its logs followed across a
 restart, an upgrade that cannot start rolled back while it keeps serving, a backup restored over it.
 
-The path taken: npm in the pod (the chart's default), not a Medusa image built on the host. Where
-the machine reaches npm through a TLS-inspecting proxy, the pod must trust that proxy's CA as the
-host does: the test passes the CAs the host's administrator added (Debian's
-/usr/local/share/ca-certificates, or the files URUMI_EXTRA_CA_FILES names, ':'-separated) as the
-chart's documented `setup.extraCACerts` value; on a machine without them it passes none.
+The path taken: npm in the pod (the chart's default), not a Medusa image built on the host: the
+pod reaches the registry. Where a machine reaches npm through a TLS-inspecting proxy (ours do), the
+pod must trust that proxy's CA as the host does: the values file of tests/harness/kind-images
+carries the CAs the host's administrator added, as the chart's documented `setup.extraCACerts`.
 
 One store for the module (`m1`, made by the fixture); the tests run in file order and each leaves
 it ready."""
 
 from __future__ import annotations
 
-import glob
 import io
 import json
-import os
 import secrets
 import signal
 import subprocess
@@ -27,10 +24,8 @@ import sys
 import tarfile
 import threading
 import time
-from pathlib import Path
 
 import pytest
-import yaml
 
 from rc_support import REPO_ROOT, as_json, http_get, store, wait_until
 
@@ -40,23 +35,11 @@ NS = f"store-{NAME}"
 HOST = f"{NAME}.localhost"
 
 
-def extra_ca_files() -> list[str]:
-    named = os.environ.get("URUMI_EXTRA_CA_FILES")
-    if named is not None:
-        return [path for path in named.split(":") if path]
-    return sorted(glob.glob("/usr/local/share/ca-certificates/**/*.crt", recursive=True))
-
-
 @pytest.fixture(scope="module")
-def medusa(store_cluster, tmp_path_factory):
+def medusa(store_cluster):
     cluster = store_cluster
     store(cluster, "delete", NAME, "--yes", timeout=600)  # a kept cluster (URUMI_RC_KEEP) may have one
     files = ["-f", cluster.settings["URUMI_VALUES_MEDUSA"]]
-    cas = "".join(Path(path).read_text().rstrip("\n") + "\n" for path in extra_ca_files())
-    if cas:
-        ca_values = tmp_path_factory.mktemp("medusa") / "extra-ca.yaml"
-        ca_values.write_text(yaml.safe_dump({"setup": {"extraCACerts": cas}}))
-        files += ["-f", str(ca_values)]
     started = time.monotonic()
     created = store(cluster, "create", "--type", "medusa", "--name", NAME, *files, "--timeout", "30m", "-o", "json",
                     timeout=2000)
