@@ -6,7 +6,9 @@ with `store create --no-wait`: their MariaDB and WordPress pods run (WordPress's
 accepts the redirect to install.php) while setup stays pending. The test therefore puts its own
 data in: a table with a row, a minimal wp_options (to see the host fix-up), a file in uploads.
 
-Runs in file order on the session's cluster (`real_cluster`, opt-in like the others here). It needs
+The stores come from module fixtures (bk1 with its data and its backup, bk2 restored from that
+backup); each test takes the ones it needs and runs alone as well as in file order, on the
+session's cluster (`real_cluster`, opt-in like the others here). It needs
 URUMI_VALUES_WOOCOMMERCE (kind-images.env) for the locally built images, which `store_cluster`
 loads into the cluster. To run it beside another real cluster holding ports 80/443, create yours first under
 another name with a kind config without extraPortMappings and pass URUMI_RC_NAME (tests/README.md).
@@ -27,18 +29,24 @@ import yaml
 from rc_support import as_json, wait_until
 
 pytestmark = pytest.mark.timeout(1500)
-STATE: dict = {}
 SELECT_ROW = "SELECT note FROM urumi_probe WHERE id = 1"
 UPLOAD = "/var/www/html/wp-content/uploads/2030/12/probe.txt"
 
 
 @pytest.fixture(scope="module")
-def rc(store_cluster, tmp_path_factory):
+def rc(store_cluster):
     # store_cluster (conftest): the cluster up, the store images loaded, its DNS restricted.
-    values = os.environ.get("URUMI_VALUES_WOOCOMMERCE") or store_cluster.settings["URUMI_VALUES_WOOCOMMERCE"]
-    STATE.update(values=values, dir=tmp_path_factory.mktemp("backups"), note=f"before-backup-{secrets.token_hex(4)}",
-                 upload=f"uploaded {secrets.token_hex(8)}\n")
     return store_cluster
+
+
+@pytest.fixture(scope="module")
+def values(rc) -> str:
+    return os.environ.get("URUMI_VALUES_WOOCOMMERCE") or rc.settings["URUMI_VALUES_WOOCOMMERCE"]
+
+
+@pytest.fixture(scope="module")
+def backup_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("backups")
 
 
 def target(rc) -> list[str]:
@@ -76,27 +84,45 @@ def read_upload(rc, store: str) -> str:
     return result.stdout if result.returncode == 0 else f"<missing: {result.stderr.strip()}>"
 
 
-def restore(rc, store: str, archive: Path, *extra: str):
-    return urumi(rc, "store", "restore", store, "--from", str(archive), "-f", STATE["values"], *extra,
+def restore(rc, values: str, store: str, archive: Path, *extra: str):
+    return urumi(rc, "store", "restore", store, "--from", str(archive), "-f", values, *extra,
                  "-o", "json", timeout=1200)
 
 
-def test_backup_of_a_store_with_a_row_and_an_upload(rc):
+@pytest.fixture(scope="module")
+def backed_up(rc, values, backup_dir) -> dict:
+    """Store bk1 with a row and an upload of its own, and its backup (checked by the first test)."""
+    note, upload = f"before-backup-{secrets.token_hex(4)}", f"uploaded {secrets.token_hex(8)}\n"
+    urumi(rc, "store", "delete", "bk1", "--yes", timeout=600)  # a kept cluster (URUMI_RC_KEEP) may have one
     created = urumi(rc, "store", "create", "--type", "woocommerce", "--name", "bk1", "--no-wait",
-                    "-f", STATE["values"], "-o", "json")
+                    "-f", values, "-o", "json")
     assert created.returncode == 0, created.stderr
     sql(rc, "bk1", "CREATE TABLE urumi_probe (id INT PRIMARY KEY, note VARCHAR(64)); "
-                   f"INSERT INTO urumi_probe VALUES (1, '{STATE['note']}'); "
+                   f"INSERT INTO urumi_probe VALUES (1, '{note}'); "
                    "CREATE TABLE wp_options (option_id BIGINT AUTO_INCREMENT PRIMARY KEY, "
                    "option_name VARCHAR(191) UNIQUE, option_value LONGTEXT); "
                    "INSERT INTO wp_options (option_name, option_value) VALUES "
                    "('siteurl', 'http://bk1.localhost'), ('home', 'http://bk1.localhost')")
     rc.kubectl("-n", "store-bk1", "exec", pod_of(rc, "bk1", "web"), "-c", "wordpress", "--", "sh", "-c",
-               'mkdir -p "$(dirname "$1")" && printf %s "$2" >"$1"', "sh", UPLOAD, STATE["upload"])
-    assert sql(rc, "bk1", SELECT_ROW) == STATE["note"] and read_upload(rc, "bk1") == STATE["upload"]
-
-    archive = STATE["dir"] / "bk1.urumi.tar"
+               'mkdir -p "$(dirname "$1")" && printf %s "$2" >"$1"', "sh", UPLOAD, upload)
+    assert sql(rc, "bk1", SELECT_ROW) == note and read_upload(rc, "bk1") == upload
+    archive = backup_dir / "bk1.urumi.tar"
     result = urumi(rc, "store", "backup", "bk1", "--to", str(archive), "-o", "json")
+    yield {"note": note, "upload": upload, "archive": archive, "result": result}
+    urumi(rc, "store", "delete", "bk1", "--yes", timeout=600)
+
+
+@pytest.fixture(scope="module")
+def bk2(rc, values, backed_up) -> str:
+    """Store bk2, restored from bk1's backup (the test of that is below)."""
+    urumi(rc, "store", "delete", "bk2", "--yes", timeout=600)
+    backed_up["bk2_restore"] = restore(rc, values, "bk2", backed_up["archive"])
+    yield "bk2"
+    urumi(rc, "store", "delete", "bk2", "--yes", timeout=600)
+
+
+def test_backup_of_a_store_with_a_row_and_an_upload(rc, backed_up):
+    archive, result = backed_up["archive"], backed_up["result"]
     assert result.returncode == 0, result.stderr
     info = as_json(result)
     assert info["path"] == str(archive) and set(info["members"]) == {"database.sql", "files.tar"}
@@ -106,39 +132,38 @@ def test_backup_of_a_store_with_a_row_and_an_upload(rc):
         manifest = json.load(tar.extractfile("manifest.json"))
         dump = tar.extractfile("database.sql").read()
         files = tarfile.open(fileobj=tar.extractfile("files.tar"))
-        assert files.extractfile("uploads/2030/12/probe.txt").read().decode() == STATE["upload"]
+        assert files.extractfile("uploads/2030/12/probe.txt").read().decode() == backed_up["upload"]
     assert manifest["store"] == "bk1" and manifest["type"] == "woocommerce"
     assert manifest["chart"]["name"] == "woocommerce" and manifest["chart"]["version"]
-    assert STATE["note"].encode() in dump and b"-- Dump completed" in dump  # mariadb-dump's own trailer
+    assert backed_up["note"].encode() in dump and b"-- Dump completed" in dump  # mariadb-dump's own trailer
     password = rc.kubectl("-n", "store-bk1", "get", "secret", "store-credentials", "-o",
                           "jsonpath={.data.db-password}").stdout
     import base64
 
     assert base64.b64decode(password) not in archive.read_bytes()
-    STATE["archive"] = archive
 
 
-def test_delete_then_restore_finds_the_row_and_the_upload(rc):
+def test_delete_then_restore_finds_the_row_and_the_upload(rc, values, backed_up):
     deleted = urumi(rc, "store", "delete", "bk1", "--yes", timeout=600)
     assert deleted.returncode == 0, deleted.stderr
-    result = restore(rc, "bk1", STATE["archive"])
+    result = restore(rc, values, "bk1", backed_up["archive"])
     assert result.returncode == 0, result.stderr
     info = as_json(result)
     assert info["created"] is True and info["from_store"] == "bk1" and info["url"] == "http://bk1.localhost/"
-    assert sql(rc, "bk1", SELECT_ROW) == STATE["note"]
-    assert read_upload(rc, "bk1") == STATE["upload"]
+    assert sql(rc, "bk1", SELECT_ROW) == backed_up["note"]
+    assert read_upload(rc, "bk1") == backed_up["upload"]
     # The staged dump does not stay on the database volume.
     staged = rc.kubectl("-n", "store-bk1", "exec", pod_of(rc, "bk1", "database"), "-c", "mariadb", "--",
                         "ls", "/var/lib/mysql/.urumi-restore.sql", check=False)
     assert staged.returncode != 0
 
 
-def test_restore_into_a_second_name_answers_at_its_own_host(rc):
-    result = restore(rc, "bk2", STATE["archive"])
+def test_restore_into_a_second_name_answers_at_its_own_host(rc, backed_up, bk2):
+    result = backed_up["bk2_restore"]
     assert result.returncode == 0, result.stderr
     assert as_json(result)["url"] == "http://bk2.localhost/"
-    assert sql(rc, "bk2", SELECT_ROW) == STATE["note"]
-    assert read_upload(rc, "bk2") == STATE["upload"]
+    assert sql(rc, "bk2", SELECT_ROW) == backed_up["note"]
+    assert read_upload(rc, "bk2") == backed_up["upload"]
     assert sql(rc, "bk2", "SELECT option_value FROM wp_options WHERE option_name IN ('siteurl', 'home')").split() \
         == ["http://bk2.localhost"] * 2
     # The source store is untouched.
@@ -156,44 +181,46 @@ def _corrupt_copy(archive: Path) -> Path:
     return bad
 
 
-def test_a_corrupted_archive_is_refused_before_anything_changes(rc):
-    bad = _corrupt_copy(STATE["archive"])
-    sql(rc, "bk2", "INSERT INTO urumi_probe VALUES (2, 'after-backup')")
+def test_a_corrupted_archive_is_refused_before_anything_changes(rc, values, backed_up, bk2):
+    bad = _corrupt_copy(backed_up["archive"])
+    sql(rc, "bk2", "INSERT INTO urumi_probe SELECT MAX(id) + 1, 'after-backup' FROM urumi_probe")
+    rows = sql(rc, "bk2", "SELECT COUNT(*) FROM urumi_probe")
 
-    result = restore(rc, "bk3", bad)
+    result = restore(rc, values, "bk3", bad)
     assert result.returncode == 8, result.stderr
     lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and "database.sql fails its checksum" in lines[0], result.stderr
     assert rc.kubectl("get", "namespace", "store-bk3", check=False).returncode != 0
 
-    result = restore(rc, "bk2", bad, "--force", "--yes")
+    result = restore(rc, values, "bk2", bad, "--force", "--yes")
     assert result.returncode == 8, result.stderr
-    assert sql(rc, "bk2", "SELECT COUNT(*) FROM urumi_probe") == "2"  # nothing was loaded
+    assert sql(rc, "bk2", "SELECT COUNT(*) FROM urumi_probe") == rows  # nothing was loaded
 
 
-def test_restore_with_force_replaces_an_existing_stores_data(rc):
-    refused = restore(rc, "bk2", STATE["archive"])
+def test_restore_with_force_replaces_an_existing_stores_data(rc, values, backed_up, bk2):
+    sql(rc, "bk2", "INSERT INTO urumi_probe SELECT MAX(id) + 1, 'after-backup' FROM urumi_probe")
+    refused = restore(rc, values, "bk2", backed_up["archive"])
     assert refused.returncode == 1 and "store bk2 already exists" in refused.stderr
-    result = restore(rc, "bk2", STATE["archive"], "--force", "--yes")
+    result = restore(rc, values, "bk2", backed_up["archive"], "--force", "--yes")
     assert result.returncode == 0, result.stderr
     assert as_json(result)["created"] is False
     assert sql(rc, "bk2", "SELECT id FROM urumi_probe ORDER BY id") == "1"
-    assert read_upload(rc, "bk2") == STATE["upload"]
+    assert read_upload(rc, "bk2") == backed_up["upload"]
 
 
-def test_a_dump_that_fails_to_load_is_an_error_not_a_silent_success(rc):
+def test_a_dump_that_fails_to_load_is_an_error_not_a_silent_success(rc, values, bk2, tmp_path):
     import hashlib
 
     from urumi_cli.actions import archive as fmt
 
-    sql_file = STATE["dir"] / "broken.sql"
+    sql_file = tmp_path / "broken.sql"
     sql_file.write_bytes(b"INSERT INTO urumi_probe VALUES (3, 'partial');\nTHIS IS NOT SQL;\n")
-    broken = STATE["dir"] / "broken.urumi.tar"
+    broken = tmp_path / "broken.urumi.tar"
     member = {"size": sql_file.stat().st_size, "sha256": hashlib.sha256(sql_file.read_bytes()).hexdigest()}
     fmt.write_archive(broken, {"format": fmt.FORMAT, "version": fmt.VERSION, "store": "bk2", "type": "woocommerce",
                                "includes_secrets": False, "members": {fmt.DATABASE: member}},
                       {fmt.DATABASE: sql_file}, private=False)
-    result = restore(rc, "bk2", broken, "--force", "--yes")
+    result = restore(rc, values, "bk2", broken, "--force", "--yes")
     assert result.returncode == 1, result.stderr
     assert "exited 1: ERROR 1064" in result.stderr and "THIS IS NOT SQL" in result.stderr
     staged = rc.kubectl("-n", "store-bk2", "exec", pod_of(rc, "bk2", "database"), "-c", "mariadb", "--",
@@ -201,8 +228,8 @@ def test_a_dump_that_fails_to_load_is_an_error_not_a_silent_success(rc):
     assert staged.returncode != 0  # removed even after the failure
 
 
-def test_backup_with_secrets_is_private(rc):
-    archive = STATE["dir"] / "bk2-secrets.urumi.tar"
+def test_backup_with_secrets_is_private(rc, bk2, tmp_path):
+    archive = tmp_path / "bk2-secrets.urumi.tar"
     result = urumi(rc, "store", "backup", "bk2", "--to", str(archive), "--include-secrets", "-o", "json")
     assert result.returncode == 0, result.stderr
     assert stat.S_IMODE(archive.stat().st_mode) == 0o600
@@ -260,8 +287,3 @@ def test_medusa_database_commands_in_a_real_postgres(rc):
     pod_exec.run(ns, "pg", container=spec.container, argv=list(argv), stdin=[dump.getvalue()], timeout_s=120)
     assert psql("SELECT string_agg(title, ',' ORDER BY id) FROM product") == "kept"
     rc.kubectl("delete", "namespace", ns, "--wait=false")
-
-
-def test_cleanup(rc):
-    for store in ("bk1", "bk2"):
-        assert urumi(rc, "store", "delete", store, "--yes", timeout=600).returncode == 0
