@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
@@ -84,6 +86,7 @@ class CreateRun:
     plan: str = APPLY
     store: Store | None = None  # the record this run wrote, once it wrote one
     ready_observed_at: float | None = None
+    applied_release: Future | None = None  # helm's answer on the release, asked for while pods start
 
     @property
     def name(self) -> str:
@@ -214,6 +217,9 @@ def repair_stuck_pods(run: CreateRun) -> None:
 
 def wait_ready(run: CreateRun) -> None:
     since = time.time() - 1.0
+    # The revision for the store's event log, known once helm has applied: asked now, while the
+    # pods come up, so the outcome is written without a helm call between ready (or failed) and exit.
+    run.applied_release = _in_background(_current_release, run)
     run.ready_observed_at = wait_until_ready(run.kube, namespace=run.namespace, release=run.name,
                                              deadline=run.deadline, reporter=run.reporter, since_epoch=since)
     if run.plan != CONFIRM:
@@ -262,21 +268,54 @@ def create_store(opts: CreateOptions, *, registry, helm, kube, reporter, locks_d
             run.update(message="installed; not waiting (--no-wait)")
         notes = []
         if opts.wait and run.plan != CONFIRM:
-            notes = [n for n in [_record_outcome(run, events.CREATED, events.OK)] if n]
+            notes = [n for n in [_record_outcome(run, events.CREATED, events.OK, release=run.applied_release)] if n]
         store = run.store or run.record
         return CreateResult(store, created=run.plan != CONFIRM, ready_observed_at=run.ready_observed_at,
                             notes=notes)
 
 
-def _record_outcome(run: CreateRun, action: str, result: str, message: str = "") -> str | None:
-    """The store's event log gets the revision and its outcome (helm's history cannot tell a
-    revision that never became ready from one that did). A note, never an error, if that fails."""
+def _in_background(fn, *args) -> Future:
+    """fn(*args) in a daemon thread: it never holds the process's exit."""
+    future: Future = Future()
+
+    def work():
+        try:
+            future.set_result(fn(*args))
+        except BaseException as err:  # delivered to whoever asks for the result
+            future.set_exception(err)
+
+    threading.Thread(target=work, name=f"urumi-{fn.__name__}", daemon=True).start()
+    return future
+
+
+def _current_release(run: CreateRun):
     try:
-        release = run.helm.status(run.name, namespace=run.namespace, target=run.opts.target)
+        return run.helm.status(run.name, namespace=run.namespace, target=run.opts.target)
     except UrumiError:
-        release = None
-    event = events.new_event(action, result=result, revision=release.revision if release else None, message=message)
+        return None
+
+
+def _record_outcome(run: CreateRun, action: str, result: str, message: str = "", *,
+                    release: Future | None = None) -> str | None:
+    """The store's event log gets the revision and its outcome (helm's history cannot tell a
+    revision that never became ready from one that did). A note, never an error, if that fails.
+    `release`: helm's answer already asked for (a failure asks for it while it is explained)."""
+    found = release.result() if release is not None else _current_release(run)
+    event = events.new_event(action, result=result, revision=found.revision if found else None, message=message)
     return events.record_quietly(run.kube, run.name, event)
+
+
+def _explain_failure(run: CreateRun, err: UrumiError, pool: ThreadPoolExecutor) -> None:
+    """The failed wait's diagnostics and the failed Job's last log line, fetched at once: a user
+    (or a script) waits for the exit, and each is a few API round trips."""
+    details = pool.submit(diagnose, run.kube, run.namespace, run.name) if err.details is None else None
+    failed_job = err.failed_job if isinstance(err, StoreFailed) else None
+    cause = pool.submit(job_cause, run.kube, run.namespace, failed_job) if failed_job else None
+    if details is not None:
+        err.details = "\n".join(details.result()) or None
+    if cause is not None:
+        # What the Job's script said last: the reason a user needs, in the record too.
+        err.message = explained(err.message, cause.result())
 
 
 def _run_step(run: CreateRun, step: Step) -> None:
@@ -295,14 +334,15 @@ def _run_step(run: CreateRun, step: Step) -> None:
             raise  # the cluster, the name or a limit is the problem, not the store: its record stays as it was
         if isinstance(err, LimitReached):
             raise  # claim_slot gave the namespace back: there is no store to mark failed
-        if step.run is wait_ready and err.details is None:
-            err.details = "\n".join(diagnose(run.kube, run.namespace, run.name)) or None
-        if isinstance(err, StoreFailed) and err.failed_job:
-            # What the Job's script said last: the reason a user needs, in the record too.
-            err.message = explained(err.message, job_cause(run.kube, run.namespace, err.failed_job))
-        run.update(status=StoreStatus.FAILED.value, message=err.message[:500])
-        if step.run is not prepare_namespace:  # before the namespace exists there is nowhere to write
-            _record_outcome(run, events.CREATE_FAILED, events.FAILED, err.message)
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            # before the namespace exists there is nowhere to write the outcome
+            release = run.applied_release or (pool.submit(_current_release, run)
+                                              if step.run is not prepare_namespace else None)
+            if step.run is wait_ready:
+                _explain_failure(run, err, pool)
+            run.update(status=StoreStatus.FAILED.value, message=err.message[:500])
+            if release is not None:
+                _record_outcome(run, events.CREATE_FAILED, events.FAILED, err.message, release=release)
         raise
 
 

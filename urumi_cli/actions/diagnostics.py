@@ -8,6 +8,8 @@ succeeded): those are history, not diagnostics, and are left out.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from urumi_cli.readiness import (
     INSTANCE_LABEL,
     condition_since,
@@ -111,7 +113,12 @@ def diagnose(kube, namespace: str, release: str | None = None, limit: int = 10) 
     lines: list[str] = []
     try:
         selector = f"{INSTANCE_LABEL}={release}" if release else None
-        objects = {resource: kube.list_objects(resource, namespace, selector) for resource in set(TRACKED.values())}
+        # Seven lists at once: a failed create prints this before it exits.
+        resources = sorted(set(TRACKED.values()))
+        with ThreadPoolExecutor(max_workers=len(resources) + 1) as pool:
+            listed = {r: pool.submit(kube.list_objects, r, namespace, selector) for r in resources}
+            all_events = pool.submit(kube.list_objects, "events", namespace)
+            objects = {r: future.result() for r, future in listed.items()}
         pods = [p for p in objects["pods"] if not is_hook(p)]
         failed_job_pods: dict[str, dict] = {}
         for pod in sorted(pods, key=lambda p: p["metadata"].get("creationTimestamp") or ""):
@@ -129,7 +136,7 @@ def diagnose(kube, namespace: str, release: str | None = None, limit: int = 10) 
         for pod in failed_job_pods.values():
             lines += _container_lines(kube, namespace, pod) or [f"pod {pod['metadata']['name']}: Failed"]
         current = _current(objects)
-        events = sorted(kube.list_objects("events", namespace), key=event_time)
+        events = sorted(all_events.result(), key=event_time)
         for event in [e for e in events if _current_warning(e, current)][-limit:]:
             obj = event.get("involvedObject") or {}
             lines.append(f"event {event.get('reason')} on {(obj.get('kind') or '').lower()}/{obj.get('name')}: "
