@@ -552,6 +552,12 @@ def main(argv=None) -> int:
         shutil.rmtree(bench.tmp, ignore_errors=True)
     result = {"meta": bench.meta(), "duration_s": time.monotonic() - started, "targets": TARGETS,
               "figures": [f.__dict__ for f in bench.figures], "errors": errors, **bench.results}
+    return _report(bench, result, args, before)
+
+
+def _report(bench, result: dict, args, before) -> int:
+    """Write the JSON, print the table; the exit code says whether a part broke."""
+    errors = result["errors"]
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2, default=str) + "\n")
@@ -585,15 +591,7 @@ def _main_real(args, parts, before, started) -> int:
     result = {"meta": {**bench.meta(), "real": True, "parts": parts}, "duration_s": time.monotonic() - started,
               "targets": REAL_TARGETS, "figures": [f.__dict__ for f in bench.figures], "errors": errors,
               **bench.results}
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2, default=str) + "\n")
-    print(bench.table(before, markdown=args.markdown))
-    print(f"\n{len(bench.figures)} figures in {result['duration_s']:.0f} s; JSON: {out}")
-    if errors:
-        print(f"benchmark broken: {', '.join(errors)}", file=sys.stderr)
-        return 130 if "interrupted" in errors else 1
-    return 0
+    return _report(bench, result, args, before)
 
 
 if __name__ == "__main__":

@@ -254,15 +254,22 @@ def test_ctrl_c_while_waiting_keeps_provisioning(create, registry):
     assert record.status == "provisioning" and "interrupted while waiting" in record.message
 
 
+def failed_setup_pod(name: str, job: str, container: str, *, exit_code: int = 1, created: str | None = None) -> dict:
+    """An attempt of setup Job `job` that failed in init container `container`, as the API shows it."""
+    attempt = pod(name, ready=False, component="setup")
+    attempt["metadata"]["labels"]["job-name"] = job
+    if created:
+        attempt["metadata"]["creationTimestamp"] = created
+    attempt["status"]["phase"] = "Failed"
+    attempt["status"]["initContainerStatuses"] = [
+        {"name": container, "state": {"terminated": {"exitCode": exit_code, "reason": "Error"}}}]
+    return attempt
+
+
 def test_failure_while_waiting_records_failed_with_diagnostics(create, helm, kube, registry):
     objs = ready_objects()
     objs["jobs"] = [job("shop-setup", state="failed")]
-    failed_pod = pod("shop-setup-x1", ready=False, component="setup")
-    failed_pod["metadata"]["labels"]["job-name"] = "shop-setup"
-    failed_pod["status"]["phase"] = "Failed"
-    failed_pod["status"]["initContainerStatuses"] = [
-        {"name": "wordpress-core", "state": {"terminated": {"exitCode": 2, "reason": "Error"}}}]
-    objs["pods"].append(failed_pod)
+    objs["pods"].append(failed_setup_pod("shop-setup-x1", "shop-setup", "wordpress-core", exit_code=2))
     objs["events"] = [event(reason="BackOff", kind="Pod", obj="shop-setup-x1",
                             message="Back-off restarting failed container setup")]
     helm.objects_on_install = objs
@@ -284,13 +291,7 @@ def test_a_failed_setup_jobs_last_log_line_is_the_recorded_reason(create, helm, 
     objs = ready_objects()
     objs["jobs"] = [job("shop-setup-1", state="failed")]
     for n, created in ((1, "2030-01-01T00:00:01Z"), (2, "2030-01-01T00:00:09Z")):
-        attempt = pod(f"shop-setup-1-a{n}", ready=False, component="setup")
-        attempt["metadata"]["labels"]["job-name"] = "shop-setup-1"
-        attempt["metadata"]["creationTimestamp"] = created
-        attempt["status"]["phase"] = "Failed"
-        attempt["status"]["initContainerStatuses"] = [
-            {"name": "fetch-packages", "state": {"terminated": {"exitCode": 1, "reason": "Error"}}}]
-        objs["pods"].append(attempt)
+        objs["pods"].append(failed_setup_pod(f"shop-setup-1-a{n}", "shop-setup-1", "fetch-packages", created=created))
         kube.logs[("store-shop", f"shop-setup-1-a{n}", "fetch-packages")] = (
             "[fetch] downloading woocommerce 11.0.1 from https://downloads.wordpress.org/plugin/woocommerce.11.0.1.zip\n"
             f"setup: step download failed: attempt {n}: could not resolve host: downloads.wordpress.org\n")
@@ -306,12 +307,7 @@ def test_a_failed_setup_jobs_last_log_line_is_the_recorded_reason(create, helm, 
 def test_the_recorded_cause_outlives_refresh_and_describe_reads_it_after_a_sync(create, helm, kube, registry):
     objs = ready_objects()
     objs["jobs"] = [job("shop-setup-1", state="failed")]
-    attempt = pod("shop-setup-1-a1", ready=False, component="setup")
-    attempt["metadata"]["labels"]["job-name"] = "shop-setup-1"
-    attempt["status"]["phase"] = "Failed"
-    attempt["status"]["initContainerStatuses"] = [
-        {"name": "fetch-packages", "state": {"terminated": {"exitCode": 1, "reason": "Error"}}}]
-    objs["pods"].append(attempt)
+    objs["pods"].append(failed_setup_pod("shop-setup-1-a1", "shop-setup-1", "fetch-packages"))
     cause = "setup: step download failed: could not resolve host: downloads.wordpress.org"
     kube.logs[("store-shop", "shop-setup-1-a1", "fetch-packages")] = f"[fetch] downloading\n{cause}\n"
     helm.objects_on_install = objs
