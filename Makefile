@@ -33,7 +33,7 @@ kind-images: testbin
 # Every suite, the real kind cluster included (tests/realcluster: it needs the Docker engine and
 # images of `kind-images`, and binds 127.0.0.1:80/443 while it runs).
 test: install testbin kind-images
-	URUMI_REQUIRE_CONTROL_PLANE=1 URUMI_REQUIRE_REAL_CLUSTER=1 $(BIN)/pytest -q tests
+	URUMI_REQUIRE_CONTROL_PLANE=1 URUMI_REQUIRE_REAL_CLUSTER=1 $(BIN)/pytest -q --durations=40 tests
 
 # Everything but the real cluster: no Docker engine, no images (minutes instead of an hour cold).
 test-fast: install testbin
