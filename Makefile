@@ -31,9 +31,10 @@ kind-images: testbin
 	eval "export $$(tests/harness/docker-engine up | tail -1)" && tests/harness/kind-images
 
 # Every suite, the real kind cluster included (tests/realcluster: it needs the Docker engine and
-# images of `kind-images`, and binds 127.0.0.1:80/443 while it runs).
-test: install testbin kind-images
-	URUMI_REQUIRE_CONTROL_PLANE=1 URUMI_REQUIRE_REAL_CLUSTER=1 $(BIN)/pytest -q --durations=40 tests
+# images of `kind-images`, and binds 127.0.0.1:80/443 while it runs). run-suites builds testbin and
+# kind-images itself, side by side with the suites that do not need them (see its header).
+test: install
+	$(BIN)/python tests/harness/run-suites
 
 # Everything but the real cluster: no Docker engine, no images (minutes instead of an hour cold).
 test-fast: install testbin
