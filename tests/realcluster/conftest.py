@@ -13,6 +13,7 @@ URUMI_RC_KEEP=1 leaves it running after the session.
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import os
 import shutil
@@ -64,6 +65,10 @@ def read_env_file(path: Path) -> dict[str, str]:
     return values
 
 
+# Work the tests start ahead and collect later (see RealCluster.start): stores, deletions.
+BACKGROUND = concurrent.futures.ThreadPoolExecutor(max_workers=6, thread_name_prefix="rc-background")
+
+
 @dataclasses.dataclass(frozen=True)
 class RealCluster:
     name: str
@@ -71,6 +76,25 @@ class RealCluster:
     settings: dict
     env: dict
     home: Path
+    background: dict = dataclasses.field(default_factory=dict, compare=False, repr=False)
+
+    def start(self, key: str, work) -> None:
+        """Runs work() in a background thread from now on (once per key): most of a store's
+        creation is waiting for its pods, which need not hold up the tests before the one that
+        uses it. The CLI runs as a subprocess there exactly as in the foreground."""
+        if key not in self.background:
+            self.background[key] = BACKGROUND.submit(work)
+
+    def result(self, key: str, work):
+        """What the work started under key returned (waiting for it), or work() run now."""
+        future = self.background.pop(key, None)
+        return future.result() if future is not None else work()
+
+    def settle(self, timeout: float = 900) -> None:
+        """Waits for everything started in the background (deletions included)."""
+        pending = list(self.background.values())
+        self.background.clear()
+        concurrent.futures.wait(pending, timeout=timeout)
 
     @property
     def context(self) -> str:
@@ -153,6 +177,7 @@ def real_cluster(tmp_path_factory) -> RealCluster:
         pytest.fail("127.0.0.1:80 or :443 is already in use (another kind cluster?): the test cluster maps both; "
                     f"kind clusters here: {listed.stdout.split()}", pytrace=False)
     yield cluster
+    cluster.settle()
     if os.environ.get("URUMI_RC_KEEP", "") in ("", "0"):
         subprocess.run(["kind", "delete", "cluster", "--name", name, "--kubeconfig", str(cluster.kubeconfig)],
                        env=env, capture_output=True, timeout=300)
@@ -180,9 +205,10 @@ def store_images(settings: dict) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def store_cluster(real_cluster) -> RealCluster:
+def store_cluster(real_cluster, request) -> RealCluster:
     """The session's cluster, up (a no-op when an earlier test brought it up), with the store
-    images loaded into its node and the DNS above."""
+    images loaded into its node and the DNS above; then the work the selected test modules
+    registered with rc_support.early starts in the background."""
     for key in ("URUMI_VALUES_WOOCOMMERCE", "URUMI_VALUES_MEDUSA"):
         if not real_cluster.settings.get(key) or not Path(real_cluster.settings[key]).is_file():
             unavailable(f"{key} missing from kind-images.env: re-run tests/harness/kind-images")
@@ -196,5 +222,11 @@ def store_cluster(real_cluster) -> RealCluster:
     real_cluster.kubectl("-n", "kube-system", "patch", "configmap", "coredns", "--type", "merge", "-p", json.dumps(patch))
     real_cluster.kubectl("-n", "kube-system", "rollout", "restart", "deployment/coredns")
     real_cluster.kubectl("-n", "kube-system", "rollout", "status", "deployment/coredns", "--timeout=120s", timeout=150)
+    from rc_support import EARLY
+
+    selected = {Path(str(item.path)).resolve() for item in request.session.items}
+    for key, (module, work) in EARLY.items():
+        if module in selected:
+            real_cluster.start(key, lambda work=work: work(real_cluster))
     return real_cluster
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import time
@@ -10,6 +11,22 @@ import urllib.request
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# key -> (test module, work): what `store_cluster` starts in the background once the cluster is ready.
+EARLY: dict = {}
+_deletions = itertools.count()
+
+
+def early(module_file: str, key: str, work) -> None:
+    """Registers work(cluster) (a store's creation, say) to start in the background as soon as the
+    session's store cluster is ready, when a test of module_file is selected; the module's fixture
+    then takes its result with `cluster.result(key, ...)`. Called at import, i.e. at collection."""
+    EARLY[key] = (Path(module_file).resolve(), work)
+
+
+def delete_later(cluster, name: str) -> None:
+    """A fixture's teardown: the store's deletion (its namespace takes 10-20 s to go) goes on in
+    the background; the session waits for it before the cluster is deleted."""
+    cluster.start(f"delete:{name}:{next(_deletions)}", lambda: store(cluster, "delete", name, "--yes", "-o", "json", timeout=600))
 
 
 def wait_until(predicate, *, timeout: float, interval: float = 1.0, what: str):

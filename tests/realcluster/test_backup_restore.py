@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rc_support import as_json, wait_until
+from rc_support import as_json, delete_later, wait_until
 
 pytestmark = pytest.mark.timeout(1500)
 SELECT_ROW = "SELECT note FROM urumi_probe WHERE id = 1"
@@ -109,7 +109,7 @@ def backed_up(rc, values, backup_dir) -> dict:
     archive = backup_dir / "bk1.urumi.tar"
     result = urumi(rc, "store", "backup", "bk1", "--to", str(archive), "-o", "json")
     yield {"note": note, "upload": upload, "archive": archive, "result": result}
-    urumi(rc, "store", "delete", "bk1", "--yes", timeout=600)
+    delete_later(rc, "bk1")
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +118,7 @@ def bk2(rc, values, backed_up) -> str:
     urumi(rc, "store", "delete", "bk2", "--yes", timeout=600)
     backed_up["bk2_restore"] = restore(rc, values, "bk2", backed_up["archive"])
     yield "bk2"
-    urumi(rc, "store", "delete", "bk2", "--yes", timeout=600)
+    delete_later(rc, "bk2")
 
 
 def test_backup_of_a_store_with_a_row_and_an_upload(rc, backed_up):

@@ -148,6 +148,7 @@ def test_network_policy_is_enforced(real_cluster):
 
 
 def test_cluster_down_removes_it(real_cluster):
+    real_cluster.settle()  # the other modules' deletions in the background end first
     result = real_cluster.urumi("cluster", "down", "--name", real_cluster.name, "--kubeconfig",
                                 str(real_cluster.kubeconfig), "--yes", "-o", "json", check=True)
     assert as_json(result)["deleted"] is True

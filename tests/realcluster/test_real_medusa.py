@@ -27,7 +27,7 @@ import time
 
 import pytest
 
-from rc_support import REPO_ROOT, as_json, http_get, store, wait_until
+from rc_support import REPO_ROOT, as_json, delete_later, early, http_get, store, wait_until
 
 pytestmark = pytest.mark.timeout(2400)
 NAME = "m1"
@@ -35,17 +35,27 @@ NS = f"store-{NAME}"
 HOST = f"{NAME}.localhost"
 
 
-@pytest.fixture(scope="module")
-def medusa(store_cluster):
-    cluster = store_cluster
+def create_medusa(cluster):
     store(cluster, "delete", NAME, "--yes", timeout=600)  # a kept cluster (URUMI_RC_KEEP) may have one
     files = ["-f", cluster.settings["URUMI_VALUES_MEDUSA"]]
     started = time.monotonic()
     created = store(cluster, "create", "--type", "medusa", "--name", NAME, *files, "--timeout", "30m", "-o", "json",
                     timeout=2000)
-    print(f"\nmedusa store {NAME}: create exited {created.returncode} after {time.monotonic() - started:.0f}s")
+    return created, time.monotonic() - started
+
+
+# Its setup installs Medusa from npm (minutes): it starts as soon as the session's cluster is ready,
+# while the other modules' tests run.
+early(__file__, f"create:{NAME}", create_medusa)
+
+
+@pytest.fixture(scope="module")
+def medusa(store_cluster):
+    cluster = store_cluster
+    created, took = cluster.result(f"create:{NAME}", lambda: create_medusa(cluster))
+    print(f"\nmedusa store {NAME}: create exited {created.returncode} after {took:.0f}s")
     yield cluster, created
-    store(cluster, "delete", NAME, "--yes", timeout=600)
+    delete_later(cluster, NAME)
 
 
 def ready_pod(cluster, component: str) -> str:

@@ -5,7 +5,9 @@ PostgreSQL, Redis and Node.js processes in pods under the `restricted` Pod Secur
 WooCommerce comes only from wordpress.org, which the test cluster cannot resolve (see
 tests/harness/coredns/Corefile): a WooCommerce store runs up to its setup Job's download, and these tests prove
 everything before and around it, including that failure's report. Each store is made by the
-fixture or test that needs it; module fixtures share one where the tests only read it."""
+fixture or test that needs it; module fixtures share one where the tests only read it, and those
+(w1, w2) are started in the background as soon as the session's cluster is ready. Deletions after
+a test go on in the background too (rc_support.delete_later)."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from io import BytesIO
 
 import pytest
 
-from rc_support import as_json, http_get, store, wait_until
+from rc_support import as_json, delete_later, early, http_get, store, wait_until
 
 pytestmark = pytest.mark.timeout(1500)
 WC_URL = "https://downloads.wordpress.org/plugin/woocommerce.11.0.1.zip"
@@ -47,17 +49,31 @@ def delete_store(cluster, name: str) -> None:
     store(cluster, "delete", name, "--yes", "-o", "json", timeout=600)
 
 
-@pytest.fixture(scope="module")
-def w1(store_cluster):
+def create_w1(cluster):
     """A WooCommerce store created by the CLI; it ends where our network ends (the download)."""
-    cluster = store_cluster
     delete_store(cluster, "w1")  # a kept cluster (URUMI_RC_KEEP) may have one
     started = time.time()
     result = store(cluster, "create", "--type", "woocommerce", "--name", "w1", "-f", values(cluster, "woocommerce"),
                    "--timeout", "15m", "-o", "json")
-    ended = time.time()
-    yield {"result": result, "started": started, "ended": ended, "cluster": cluster}
-    delete_store(cluster, "w1")
+    return {"result": result, "started": started, "ended": time.time(), "cluster": cluster}
+
+
+def create_w2(cluster):
+    delete_store(cluster, "w2")
+    result = store(cluster, "create", "--type", "woocommerce", "--name", "w2", "-f", values(cluster, "woocommerce"),
+                   "--timeout", "15m", "-o", "json")
+    return {"result": result, "cluster": cluster}
+
+
+# Both are made while the session's earlier modules run (rc_support.early); the tests only read them.
+early(__file__, "create:w1", create_w1)
+early(__file__, "create:w2", create_w2)
+
+
+@pytest.fixture(scope="module")
+def w1(store_cluster):
+    yield store_cluster.result("create:w1", lambda: create_w1(store_cluster))
+    delete_later(store_cluster, "w1")
 
 
 def test_woocommerce_database_and_web_run_under_restricted_pod_security(w1):
@@ -144,12 +160,8 @@ def _connect(cluster, namespace: str, pod: str, host: str, port: int) -> int:
 
 @pytest.fixture(scope="module")
 def w2(store_cluster):
-    cluster = store_cluster
-    delete_store(cluster, "w2")
-    result = store(cluster, "create", "--type", "woocommerce", "--name", "w2", "-f", values(cluster, "woocommerce"),
-                   "--timeout", "15m", "-o", "json")
-    yield {"result": result, "cluster": cluster}
-    delete_store(cluster, "w2")
+    yield store_cluster.result("create:w2", lambda: create_w2(store_cluster))
+    delete_later(store_cluster, "w2")
 
 
 def test_network_policy_isolates_stores(w1, w2):
@@ -233,7 +245,7 @@ def test_a_request_over_the_quota_fails_fast_with_the_quotas_reason(store_cluste
         assert "FailedCreate" in result.stderr and "exceeded quota" in result.stderr, result.stderr
         assert took < 300  # fail fast: far from the 10 min timeout
     finally:
-        delete_store(cluster, "w3")
+        delete_later(cluster, "w3")
 
 
 def test_delete_leaves_nothing_of_the_store(store_cluster):
@@ -283,7 +295,7 @@ def test_two_clis_creating_at_once_both_reach_their_end_state(store_cluster):
             assert labels["metadata"]["labels"]["urumi.dev/store-name"] == name
     finally:
         for name in ("p1", "p2"):
-            delete_store(cluster, name)
+            delete_later(cluster, name)
 
 
 def _standin_zip(slug: str, member: str, version: str) -> bytes:
@@ -349,6 +361,6 @@ def test_packages_from_a_url_on_the_cluster_instead_of_wordpress_org(store_clust
         assert init["spec"]["securityContext"]["runAsUser"] == 33
         assert statuses["wordpress-core"]["state"]["terminated"]["exitCode"] == 0, statuses["wordpress-core"]
     finally:
-        delete_store(cluster, "w5")
+        delete_later(cluster, "w5")
         cluster.kubectl("delete", "namespace", mirror, "--wait=false", check=False)
 
