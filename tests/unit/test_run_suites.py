@@ -114,3 +114,17 @@ def test_ctrl_c_stops_every_running_step(tmp_path):
     assert "after" in out and "not run" in out
     leftover = subprocess.run(["pgrep", "-s", str(proc.pid), "sleep"], capture_output=True, text=True)
     assert leftover.stdout.strip() == ""
+
+
+def test_after_waits_for_a_step_to_end_but_not_for_it_to_pass(tmp_path):
+    module = load()
+    plan = [sh("images", "sleep 0.5; exit 1"),
+            module.Step("suites", ["true"], after=("images",)),
+            module.Step("cluster", ["true"], needs=("images",))]
+    code, steps = run(plan, tmp_path)
+    assert code == 1
+    assert steps["suites"].state == "passed" and steps["suites"].started >= steps["images"].ended
+    assert steps["cluster"].state == "skipped"
+    # --only leaves an `after` step out: the suites alone do not build images.
+    assert [s.name for s in module.select(module.steps(), ["suites"])] == ["unit", "testbin-tools", "testbin-kube",
+                                                                           "suites"]
