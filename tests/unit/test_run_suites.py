@@ -76,8 +76,8 @@ def test_go_download_lines_stay_in_the_log_only(tmp_path, capsys):
 def test_only_selects_the_steps_and_what_they_need():
     module = load()
     names = [s.name for s in module.select(module.steps(), ["realcluster"])]
-    assert names == ["testbin-tools", "testbin-kube", "docker", "kind-tools", "kind-kube", "kind-base",
-                     "kind-images", "realcluster"]
+    assert names == ["testbin-tools", "testbin-kube", "docker", "kind-tools", "kind-dns-ingress", "kind-kube",
+                     "kind-base", "kind-images", "realcluster"]
     assert [s.name for s in module.select(module.steps(), ["unit"])] == ["unit"]
     with pytest.raises(SystemExit, match="unknown step nope"):
         module.select(module.steps(), ["nope"])
