@@ -85,16 +85,25 @@ class RealCluster:
         if key not in self.background:
             self.background[key] = BACKGROUND.submit(work)
 
-    def result(self, key: str, work):
-        """What the work started under key returned (waiting for it), or work() run now."""
-        future = self.background.pop(key, None)
-        return future.result() if future is not None else work()
+    def result(self, fixture: str):
+        """What the work rc_support.early registered for fixture returned: waited for when it was
+        started in the background, else run now."""
+        from rc_support import EARLY
+
+        future = self.background.pop(fixture, None)
+        return future.result() if future is not None else EARLY[fixture](self)
 
     def settle(self, timeout: float = 900) -> None:
-        """Waits for everything started in the background (deletions included)."""
-        pending = list(self.background.values())
+        """Waits for everything started in the background (deletions included); fails with what
+        went wrong there, as a fixture's teardown would have in the foreground."""
+        pending = dict(self.background)
         self.background.clear()
-        concurrent.futures.wait(pending, timeout=timeout)
+        done, not_done = concurrent.futures.wait(pending.values(), timeout=timeout)
+        problems = [f"{key}: {future.exception()!r}" for key, future in pending.items()
+                    if future in done and future.exception() is not None]
+        problems += [f"{key}: still running after {timeout:.0f}s" for key, future in pending.items() if future in not_done]
+        if problems:
+            raise AssertionError("background work of the real-cluster tests failed: " + "; ".join(problems))
 
     @property
     def context(self) -> str:
@@ -177,11 +186,13 @@ def real_cluster(tmp_path_factory) -> RealCluster:
         pytest.fail("127.0.0.1:80 or :443 is already in use (another kind cluster?): the test cluster maps both; "
                     f"kind clusters here: {listed.stdout.split()}", pytrace=False)
     yield cluster
-    cluster.settle()
-    if os.environ.get("URUMI_RC_KEEP", "") in ("", "0"):
-        subprocess.run(["kind", "delete", "cluster", "--name", name, "--kubeconfig", str(cluster.kubeconfig)],
-                       env=env, capture_output=True, timeout=300)
-    shutil.rmtree(home / "helm", ignore_errors=True)
+    try:
+        cluster.settle()
+    finally:
+        if os.environ.get("URUMI_RC_KEEP", "") in ("", "0"):
+            subprocess.run(["kind", "delete", "cluster", "--name", name, "--kubeconfig", str(cluster.kubeconfig)],
+                           env=env, capture_output=True, timeout=300)
+        shutil.rmtree(home / "helm", ignore_errors=True)
 
 
 # The test cluster's DNS: cluster names and the npm registry only (see the file's comment).
@@ -224,9 +235,10 @@ def store_cluster(real_cluster, request) -> RealCluster:
     real_cluster.kubectl("-n", "kube-system", "rollout", "status", "deployment/coredns", "--timeout=120s", timeout=150)
     from rc_support import EARLY
 
-    selected = {Path(str(item.path)).resolve() for item in request.session.items}
-    for key, (module, work) in EARLY.items():
-        if module in selected:
-            real_cluster.start(key, lambda work=work: work(real_cluster))
+    # Only what a selected test will use: a store nobody reads would be made and left behind.
+    used = {name for item in request.session.items for name in getattr(item, "fixturenames", ())}
+    for fixture, work in EARLY.items():
+        if fixture in used:
+            real_cluster.start(fixture, lambda work=work: work(real_cluster))
     return real_cluster
 

@@ -11,16 +11,17 @@ import urllib.request
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-# key -> (test module, work): what `store_cluster` starts in the background once the cluster is ready.
+# fixture name -> work(cluster): what `store_cluster` starts in the background once the cluster is ready.
 EARLY: dict = {}
 _deletions = itertools.count()
 
 
-def early(module_file: str, key: str, work) -> None:
-    """Registers work(cluster) (a store's creation, say) to start in the background as soon as the
-    session's store cluster is ready, when a test of module_file is selected; the module's fixture
-    then takes its result with `cluster.result(key, ...)`. Called at import, i.e. at collection."""
-    EARLY[key] = (Path(module_file).resolve(), work)
+def early(fixture: str, work) -> None:
+    """Registers work(cluster) (a store's creation, say) as what the module fixture `fixture`
+    yields: it starts in the background as soon as the session's store cluster is ready when a
+    selected test uses that fixture, and the fixture takes it with `cluster.result(fixture)`.
+    Called at import, i.e. at collection."""
+    EARLY[fixture] = work
 
 
 def delete_later(cluster, name: str) -> None:

@@ -46,13 +46,13 @@ def create_medusa(cluster):
 
 # Its setup installs Medusa from npm (minutes): it starts as soon as the session's cluster is ready,
 # while the other modules' tests run.
-early(__file__, f"create:{NAME}", create_medusa)
+early("medusa", create_medusa)
 
 
 @pytest.fixture(scope="module")
 def medusa(store_cluster):
     cluster = store_cluster
-    created, took = cluster.result(f"create:{NAME}", lambda: create_medusa(cluster))
+    created, took = cluster.result("medusa")
     print(f"\nmedusa store {NAME}: create exited {created.returncode} after {took:.0f}s")
     yield cluster, created
     delete_later(cluster, NAME)

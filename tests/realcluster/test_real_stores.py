@@ -49,30 +49,23 @@ def delete_store(cluster, name: str) -> None:
     store(cluster, "delete", name, "--yes", "-o", "json", timeout=600)
 
 
-def create_w1(cluster):
+def create_woocommerce(cluster, name: str) -> dict:
     """A WooCommerce store created by the CLI; it ends where our network ends (the download)."""
-    delete_store(cluster, "w1")  # a kept cluster (URUMI_RC_KEEP) may have one
+    delete_store(cluster, name)  # a kept cluster (URUMI_RC_KEEP) may have one
     started = time.time()
-    result = store(cluster, "create", "--type", "woocommerce", "--name", "w1", "-f", values(cluster, "woocommerce"),
+    result = store(cluster, "create", "--type", "woocommerce", "--name", name, "-f", values(cluster, "woocommerce"),
                    "--timeout", "15m", "-o", "json")
     return {"result": result, "started": started, "ended": time.time(), "cluster": cluster}
 
 
-def create_w2(cluster):
-    delete_store(cluster, "w2")
-    result = store(cluster, "create", "--type", "woocommerce", "--name", "w2", "-f", values(cluster, "woocommerce"),
-                   "--timeout", "15m", "-o", "json")
-    return {"result": result, "cluster": cluster}
-
-
 # Both are made while the session's earlier modules run (rc_support.early); the tests only read them.
-early(__file__, "create:w1", create_w1)
-early(__file__, "create:w2", create_w2)
+early("w1", lambda cluster: create_woocommerce(cluster, "w1"))
+early("w2", lambda cluster: create_woocommerce(cluster, "w2"))
 
 
 @pytest.fixture(scope="module")
 def w1(store_cluster):
-    yield store_cluster.result("create:w1", lambda: create_w1(store_cluster))
+    yield store_cluster.result("w1")
     delete_later(store_cluster, "w1")
 
 
@@ -160,7 +153,7 @@ def _connect(cluster, namespace: str, pod: str, host: str, port: int) -> int:
 
 @pytest.fixture(scope="module")
 def w2(store_cluster):
-    yield store_cluster.result("create:w2", lambda: create_w2(store_cluster))
+    yield store_cluster.result("w2")
     delete_later(store_cluster, "w2")
 
 
